@@ -4,7 +4,7 @@ nbdev_readme needs Quarto, which is not available everywhere, so this writes the
 from the notebook directly: markdown cells as they are, visible code cells as fenced Python,
 their text outputs as fenced text. `--check` fails when README.md is out of date.
 """
-import json, sys
+import json, re, sys
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
@@ -16,7 +16,8 @@ parts = []
 for cell in nb['cells']:
     text = src(cell)
     if not text: continue
-    if cell['cell_type'] == 'markdown': parts.append(text)
+    # links between notebooks are relative to nbs/ on the site; README.md sits one folder up
+    if cell['cell_type'] == 'markdown': parts.append(re.sub(r'\]\(([\w.-]+\.ipynb)\)', r'](nbs/\1)', text))
     elif cell['cell_type'] == 'code':
         lines = text.splitlines()
         if any(l.startswith('#|') and ('hide' in l or 'exec' in l or 'default_exp' in l) for l in lines): continue
