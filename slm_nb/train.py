@@ -6,7 +6,7 @@
 __all__ = ['CKPT_FORMAT', 'HISTORY_COLUMNS', 'dist_info', 'save_checkpoint', 'load_checkpoint', 'read_history', 'History',
            'train', 'sample_stories', 'train_cli']
 
-# %% ../nbs/08_training.ipynb #1e5a5600
+# %% ../nbs/08_training.ipynb #89009569
 import csv
 import math
 import os
@@ -32,14 +32,14 @@ from .config import (TrainConfig, get_preset, config_parser, resolve_device, res
                            resolve_compile)
 from .optim import configure_optimizer, get_lr, set_lr, autocast_context, make_grad_scaler, clip_and_step
 
-# %% ../nbs/08_training.ipynb #f2d03b84
+# %% ../nbs/08_training.ipynb #27d19910
 def dist_info() -> tuple: # (rank, local_rank, world_size)
     "Who this process is: from `torchrun`'s RANK / LOCAL_RANK / WORLD_SIZE, or (0, 0, 1) when run alone."
     env = os.environ
     if 'RANK' not in env or 'WORLD_SIZE' not in env: return 0, 0, 1
     return int(env['RANK']), int(env.get('LOCAL_RANK', env['RANK'])), int(env['WORLD_SIZE'])
 
-# %% ../nbs/08_training.ipynb #9d944de3
+# %% ../nbs/08_training.ipynb #cdff7ce4
 CKPT_FORMAT = 'slm_nb.checkpoint/1'
 
 def save_checkpoint(state:dict, # plain data: tensors, numbers, strings, lists, dicts
@@ -57,7 +57,7 @@ def save_checkpoint(state:dict, # plain data: tensors, numbers, strings, lists, 
         if tmp.exists(): tmp.unlink()
     return path
 
-# %% ../nbs/08_training.ipynb #c945df34
+# %% ../nbs/08_training.ipynb #e5285816
 def load_checkpoint(path, # a checkpoint written by `save_checkpoint` (e.g. out/last.pt)
                     map_location='cpu', # where to put its tensors
                    ) -> dict:
@@ -75,7 +75,7 @@ def load_checkpoint(path, # a checkpoint written by `save_checkpoint` (e.g. out/
                          "for nanoGPT or Hugging Face weights use slm_nb.generate's loaders")
     return ckpt
 
-# %% ../nbs/08_training.ipynb #16c3ab8a
+# %% ../nbs/08_training.ipynb #71682e86
 def _rng_state(sampler:torch.Generator) -> dict:
     "Every random state the next training step reads."
     st = dict(torch=torch.get_rng_state(), sampler=sampler.get_state(),
@@ -91,7 +91,7 @@ def _set_rng_state(st:dict, sampler:torch.Generator):
     if 'cuda' in st and torch.cuda.is_available() and len(st['cuda']) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(st['cuda'])
 
-# %% ../nbs/08_training.ipynb #656dacee
+# %% ../nbs/08_training.ipynb #5db85af8
 HISTORY_COLUMNS = ['step', 'tokens', 'kind', 'train_loss', 'val_loss', 'lr', 'tokens_per_sec', 'mfu', 'elapsed_s']
 
 def read_history(path, # a history.csv written by `History`
@@ -124,7 +124,7 @@ def read_history(path, # a history.csv written by `History`
         rows.append(row)
     return rows
 
-# %% ../nbs/08_training.ipynb #26b3d44f
+# %% ../nbs/08_training.ipynb #7d302072
 class History:
     "Append-only `history.csv` of a run, flushed row by row; `keep_until` trims it for a resume."
     def __init__(self, path, # the CSV file
@@ -154,7 +154,7 @@ class History:
 
     def close(self): self.f.close()
 
-# %% ../nbs/08_training.ipynb #d0915fe9
+# %% ../nbs/08_training.ipynb #c941d37b
 def _check_writable(out_dir:Path):
     "Fail now, with a clear message, if checkpoints could not be written to `out_dir`."
     if out_dir.exists() and not out_dir.is_dir():
@@ -166,7 +166,7 @@ def _check_writable(out_dir:Path):
     except OSError as e:
         raise PermissionError(f"cannot write to out_dir {out_dir} ({e.strerror or e}): choose a folder you can write to") from None
 
-# %% ../nbs/08_training.ipynb #8d0b7aa9
+# %% ../nbs/08_training.ipynb #14c02a94
 def _train_step(model, raw, optimizer, scaler, train_data, cfg, lr, sampler, ctx, device, rank, world):
     "One optimizer step over `grad_accum_steps` micro-batches shared among `world` processes. Returns the mean loss."
     set_lr(optimizer, lr)
@@ -186,7 +186,7 @@ def _train_step(model, raw, optimizer, scaler, train_data, cfg, lr, sampler, ctx
     if world > 1: dist.all_reduce(mean, op=dist.ReduceOp.AVG)
     return mean.item()
 
-# %% ../nbs/08_training.ipynb #b8f4b375
+# %% ../nbs/08_training.ipynb #ddbcc416
 def _progress_bar(enabled:bool, **kw):
     "A tqdm bar: a widget in a notebook that can draw one, text on a terminal, disabled anywhere else."
     if enabled and not sys.stdout.isatty():
@@ -199,7 +199,7 @@ def _progress_bar(enabled:bool, **kw):
         except (ImportError, AttributeError): enabled = False
     return tqdm(**kw, disable=not enabled, file=sys.stdout, dynamic_ncols=True)
 
-# %% ../nbs/08_training.ipynb #27ec70da
+# %% ../nbs/08_training.ipynb #163cee68
 class _StopFlag:
     "Turns the first SIGINT into a request to stop after the current step; a second SIGINT interrupts at once."
     def __init__(self): self.requested, self._old = False, None
@@ -214,7 +214,7 @@ class _StopFlag:
     def __exit__(self, *exc):
         if self._old is not None: signal.signal(signal.SIGINT, self._old)
 
-# %% ../nbs/08_training.ipynb #4c2f4f7f
+# %% ../nbs/08_training.ipynb #dc8d3adb
 _RESUMABLE = {'max_iters', 'lr_decay_iters', 'eval_interval', 'eval_iters', 'log_interval', 'save_checkpoints',
               'resume', 'device', 'dtype', 'compile', 'ddp_backend', 'out_dir', 'data_dir'}
 
@@ -226,7 +226,7 @@ def _check_resume_compatible(saved:dict, cfg:TrainConfig):
     if diff: raise ValueError("cannot resume: the checkpoint was trained with other settings (" + '; '.join(diff) +
                               "); use the checkpoint's settings, or start a new run in another --out_dir")
 
-# %% ../nbs/08_training.ipynb #d8e4c5ea
+# %% ../nbs/08_training.ipynb #522d4407
 def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resume continues from out_dir/last.pt
           until_step:int=None, # stop after this many optimizer steps, as if interrupted (saving `last.pt`)
           quiet:bool=False, # no progress bar and no messages
@@ -367,7 +367,7 @@ def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resum
     finally:
         if started: dist.destroy_process_group()
 
-# %% ../nbs/08_training.ipynb #9cfdff3f
+# %% ../nbs/08_training.ipynb #d947e44f
 def _cli_config(argv) -> TrainConfig:
     "The config a command line asks for: a preset plus flags, or with --resume the checkpoint's settings plus flags."
     given = vars(config_parser().parse_args(argv))
@@ -378,7 +378,7 @@ def _cli_config(argv) -> TrainConfig:
     saved = load_checkpoint(out_dir/'last.pt')['config']
     return TrainConfig.from_dict({**saved, **given, 'out_dir': str(out_dir)}, strict=False)
 
-# %% ../nbs/08_training.ipynb #3aef9294
+# %% ../nbs/08_training.ipynb #88dc37db
 def sample_stories(model:GPT, # a trained model
                    prompts=('Once upon a time', 'One day, a little girl named', 'Tom and his dog'), # story openings
                    max_new_tokens:int=200, # tokens to add to each prompt
@@ -398,7 +398,7 @@ def sample_stories(model:GPT, # a trained model
         out.append(enc.decode(toks).strip())
     return out
 
-# %% ../nbs/08_training.ipynb #4d963800
+# %% ../nbs/08_training.ipynb #a30398c7
 def _report(result:dict):
     "What a person wants to see after a run: sample stories and where the files are."
     print("\n--- stories from the trained model ---\n")
@@ -411,7 +411,7 @@ def _report(result:dict):
     except ImportError: pass
     print(f"generate more with: slm-generate --ckpt {result['best']} --prompt \"Once upon a time\"")
 
-# %% ../nbs/08_training.ipynb #32bd0474
+# %% ../nbs/08_training.ipynb #600ac0c0
 def train_cli(argv:list=None, # command-line arguments; None: sys.argv[1:]
              ):
     "Train a small GPT (see `slm-train --help`)."
@@ -425,7 +425,7 @@ def train_cli(argv:list=None, # command-line arguments; None: sys.argv[1:]
     except (ValueError, OSError, RuntimeError, FloatingPointError, ImportError) as e:
         print(f"slm-train: error: {e}", file=sys.stderr); sys.exit(2)
 
-# %% ../nbs/08_training.ipynb #f4d740d7
+# %% ../nbs/08_training.ipynb #58561a7c
 def _ddp_entry():
     "Entry point for `torchrun`: `torchrun --nproc_per_node 2 -m slm_nb.train --preset test ...`."
     train_cli()
