@@ -6,11 +6,13 @@
 __all__ = ['CKPT_FORMAT', 'HISTORY_COLUMNS', 'dist_info', 'save_checkpoint', 'load_checkpoint', 'read_history', 'History',
            'train', 'sample_stories', 'train_cli']
 
-# %% ../nbs/08_training.ipynb #89009569
+# %% ../nbs/08_training.ipynb #c4124a16
 import csv
+import json
 import math
 import os
 import random
+import re
 import signal
 import sys
 import time
@@ -32,14 +34,14 @@ from .config import (TrainConfig, get_preset, config_parser, resolve_device, res
                            resolve_compile)
 from .optim import configure_optimizer, get_lr, set_lr, autocast_context, make_grad_scaler, clip_and_step
 
-# %% ../nbs/08_training.ipynb #27d19910
+# %% ../nbs/08_training.ipynb #41496965
 def dist_info() -> tuple: # (rank, local_rank, world_size)
     "Who this process is: from `torchrun`'s RANK / LOCAL_RANK / WORLD_SIZE, or (0, 0, 1) when run alone."
     env = os.environ
     if 'RANK' not in env or 'WORLD_SIZE' not in env: return 0, 0, 1
     return int(env['RANK']), int(env.get('LOCAL_RANK', env['RANK'])), int(env['WORLD_SIZE'])
 
-# %% ../nbs/08_training.ipynb #cdff7ce4
+# %% ../nbs/08_training.ipynb #655e51ba
 CKPT_FORMAT = 'slm_nb.checkpoint/1'
 
 def save_checkpoint(state:dict, # plain data: tensors, numbers, strings, lists, dicts
@@ -57,7 +59,18 @@ def save_checkpoint(state:dict, # plain data: tensors, numbers, strings, lists, 
         if tmp.exists(): tmp.unlink()
     return path
 
-# %% ../nbs/08_training.ipynb #e5285816
+# %% ../nbs/08_training.ipynb #b428c8bd
+def _why_unloadable(e:Exception) -> str:
+    "A one-line reason why `torch.load(..., weights_only=True)` failed."
+    text = re.sub(r'\x1b\[[0-9;]*m', '', str(e))
+    if m := re.search(r'unsupported GLOBAL ([\w.]+)', text, re.I):
+        return (f"it contains pickled code ({m.group(1)}) that safe loading refused to run; "
+                "load checkpoints only from people you trust, and never with weights_only=False")
+    if isinstance(e, EOFError) or 'central directory' in text or 'zip archive' in text:
+        return "the file is truncated or corrupt (an interrupted save, copy or download?): use another checkpoint"
+    return "it is not a PyTorch checkpoint (or it holds objects other than tensors and plain data)"
+
+# %% ../nbs/08_training.ipynb #3c094cda
 def load_checkpoint(path, # a checkpoint written by `save_checkpoint` (e.g. out/last.pt)
                     map_location='cpu', # where to put its tensors
                    ) -> dict:
@@ -67,15 +80,13 @@ def load_checkpoint(path, # a checkpoint written by `save_checkpoint` (e.g. out/
     if not path.exists(): raise FileNotFoundError(f"no checkpoint at {path}: train first (slm-train), or check the path")
     try: ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{path} is not a readable slm_nb checkpoint (truncated, corrupt, or it holds "
-                         f"pickled code that weights_only loading refuses): {first[:200]}") from None
+        raise ValueError(f"{path} is not a readable slm_nb checkpoint: {_why_unloadable(e)}") from None
     if not isinstance(ckpt, dict) or ckpt.get('format') != CKPT_FORMAT:
         raise ValueError(f"{path} is not an slm_nb training checkpoint (no '{CKPT_FORMAT}' marker); "
                          "for nanoGPT or Hugging Face weights use slm_nb.generate's loaders")
     return ckpt
 
-# %% ../nbs/08_training.ipynb #71682e86
+# %% ../nbs/08_training.ipynb #4ef98d98
 def _rng_state(sampler:torch.Generator) -> dict:
     "Every random state the next training step reads."
     st = dict(torch=torch.get_rng_state(), sampler=sampler.get_state(),
@@ -91,7 +102,7 @@ def _set_rng_state(st:dict, sampler:torch.Generator):
     if 'cuda' in st and torch.cuda.is_available() and len(st['cuda']) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(st['cuda'])
 
-# %% ../nbs/08_training.ipynb #5db85af8
+# %% ../nbs/08_training.ipynb #0b2935f2
 HISTORY_COLUMNS = ['step', 'tokens', 'kind', 'train_loss', 'val_loss', 'lr', 'tokens_per_sec', 'mfu', 'elapsed_s']
 
 def read_history(path, # a history.csv written by `History`
@@ -124,7 +135,7 @@ def read_history(path, # a history.csv written by `History`
         rows.append(row)
     return rows
 
-# %% ../nbs/08_training.ipynb #7d302072
+# %% ../nbs/08_training.ipynb #00c7b74b
 class History:
     "Append-only `history.csv` of a run, flushed row by row; `keep_until` trims it for a resume."
     def __init__(self, path, # the CSV file
@@ -154,19 +165,56 @@ class History:
 
     def close(self): self.f.close()
 
-# %% ../nbs/08_training.ipynb #c941d37b
+# %% ../nbs/08_training.ipynb #897dbdd5
 def _check_writable(out_dir:Path):
-    "Fail now, with a clear message, if checkpoints could not be written to `out_dir`."
+    "Fail now, with a clear message, if checkpoints could not be written to `out_dir` (creating nothing that stays)."
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(f"out_dir {out_dir} is a file, not a folder: choose another --out_dir")
+    new = [p for p in [out_dir, *out_dir.parents] if not p.exists()]   # folders this check creates, deepest first
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir/f".write-test-{os.getpid()}"
         probe.write_bytes(b'ok'); probe.unlink()
     except OSError as e:
         raise PermissionError(f"cannot write to out_dir {out_dir} ({e.strerror or e}): choose a folder you can write to") from None
+    finally:
+        for p in new:                      # the run creates them again when it has something to write
+            try: p.rmdir()
+            except OSError: break
 
-# %% ../nbs/08_training.ipynb #14c02a94
+_CKPT_TMP = re.compile(r'^\.(?:last|best)\.pt\.(\d+)\.tmp$')
+
+def _remove_stale_tmp(out_dir:Path):
+    "Delete checkpoint temporaries left in `out_dir` by a run that was killed while saving."
+    if not out_dir.is_dir(): return
+    for p in out_dir.iterdir():
+        if not (m := _CKPT_TMP.match(p.name)): continue
+        try: os.kill(int(m.group(1)), 0)          # is that process still alive?
+        except ProcessLookupError: p.unlink(missing_ok=True)
+        except (PermissionError, OverflowError): pass
+
+# %% ../nbs/08_training.ipynb #2d4b9ce9
+def _same_source(a:str, b:str) -> bool:
+    named = ('synthetic', 'tinystories')
+    if a in named or b in named: return a == b
+    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+def _ensure_data(cfg:TrainConfig, ddir:Path, quiet:bool):
+    "Tokenize `cfg.data` into `ddir`, unless `ddir` already holds a finished corpus of that source."
+    try: meta = json.loads((ddir/'meta.json').read_text())
+    except (OSError, ValueError): meta = None
+    if isinstance(meta, dict) and isinstance(meta.get('source'), str):
+        if not _same_source(meta['source'], cfg.data):
+            raise ValueError(f"data_dir {ddir} holds tokens of {meta['source']!r}, not of {cfg.data!r}: pass "
+                             f"--data {meta['source']} to train on them, or choose another --data_dir")
+        splits = meta.get('splits', {})
+        if all((ddir/f'{s}.bin').is_file() and (ddir/f'{s}.bin').stat().st_size == 2 * splits.get(s, {}).get('tokens', -1)
+               for s in ('train', 'validation')):
+            if not quiet: print(f"{ddir}: using the corpus tokenized there ({splits['train']['tokens']:,} training tokens)")
+            return
+    prepare(cfg.data, ddir, quiet=quiet)
+
+# %% ../nbs/08_training.ipynb #8a357c34
 def _train_step(model, raw, optimizer, scaler, train_data, cfg, lr, sampler, ctx, device, rank, world):
     "One optimizer step over `grad_accum_steps` micro-batches shared among `world` processes. Returns the mean loss."
     set_lr(optimizer, lr)
@@ -186,7 +234,7 @@ def _train_step(model, raw, optimizer, scaler, train_data, cfg, lr, sampler, ctx
     if world > 1: dist.all_reduce(mean, op=dist.ReduceOp.AVG)
     return mean.item()
 
-# %% ../nbs/08_training.ipynb #ddbcc416
+# %% ../nbs/08_training.ipynb #5e5c95b5
 def _progress_bar(enabled:bool, **kw):
     "A tqdm bar: a widget in a notebook that can draw one, text on a terminal, disabled anywhere else."
     if enabled and not sys.stdout.isatty():
@@ -199,7 +247,7 @@ def _progress_bar(enabled:bool, **kw):
         except (ImportError, AttributeError): enabled = False
     return tqdm(**kw, disable=not enabled, file=sys.stdout, dynamic_ncols=True)
 
-# %% ../nbs/08_training.ipynb #163cee68
+# %% ../nbs/08_training.ipynb #730b13b8
 class _StopFlag:
     "Turns the first SIGINT into a request to stop after the current step; a second SIGINT interrupts at once."
     def __init__(self): self.requested, self._old = False, None
@@ -214,7 +262,7 @@ class _StopFlag:
     def __exit__(self, *exc):
         if self._old is not None: signal.signal(signal.SIGINT, self._old)
 
-# %% ../nbs/08_training.ipynb #dc8d3adb
+# %% ../nbs/08_training.ipynb #e51f4e57
 _RESUMABLE = {'max_iters', 'lr_decay_iters', 'eval_interval', 'eval_iters', 'log_interval', 'save_checkpoints',
               'resume', 'device', 'dtype', 'compile', 'ddp_backend', 'out_dir', 'data_dir'}
 
@@ -226,7 +274,7 @@ def _check_resume_compatible(saved:dict, cfg:TrainConfig):
     if diff: raise ValueError("cannot resume: the checkpoint was trained with other settings (" + '; '.join(diff) +
                               "); use the checkpoint's settings, or start a new run in another --out_dir")
 
-# %% ../nbs/08_training.ipynb #522d4407
+# %% ../nbs/08_training.ipynb #f18c4e24
 def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resume continues from out_dir/last.pt
           until_step:int=None, # stop after this many optimizer steps, as if interrupted (saving `last.pt`)
           quiet:bool=False, # no progress bar and no messages
@@ -239,7 +287,7 @@ def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resum
     if world > 1 and device.startswith('cuda'): device = f'cuda:{local_rank}'
     dtype, compile_ = resolve_dtype(cfg.dtype, device), resolve_compile(cfg.compile, device)
     out_dir = Path(cfg.out_dir)
-    if master: _check_writable(out_dir)
+    if master: _check_writable(out_dir); _remove_stale_tmp(out_dir)
     if cfg.grad_accum_steps % world:
         raise ValueError(f"grad_accum_steps ({cfg.grad_accum_steps}) must be a multiple of the number of processes "
                          f"({world}): the processes share the micro-batches of one optimizer step")
@@ -258,7 +306,7 @@ def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resum
     try:
         # data: tokenized once by the first process, then memory-mapped by all
         ddir = Path(cfg.get_data_dir())
-        if master: prepare(cfg.data, ddir, quiet=quiet)
+        if master: _ensure_data(cfg, ddir, quiet)
         if world > 1: dist.barrier()
         train_data, val_data = load_split(ddir, 'train'), load_split(ddir, 'validation')
         for name, d in (('train', train_data), ('validation', val_data)):
@@ -291,6 +339,7 @@ def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resum
 
         say(cfg.describe(world))
         say(f"model: {raw.num_params():,} parameters ({raw.num_params(non_embedding=True):,} without embeddings)")
+        if master: out_dir.mkdir(parents=True, exist_ok=True)
         history = History(out_dir/'history.csv', keep_until=step if cfg.resume else None) if master else None
 
         def state(step):
@@ -317,13 +366,13 @@ def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resum
                 tqdm.write(f"step {step:>6,}: train {losses['train']:.4f}, validation {losses['validation']:.4f}"
                            f"{' (best)' if improved else ''}" + (f"  [{speed[0]:,.0f} tokens/s]" if speed else ''),
                            file=sys.stdout)
-            save('last.pt', step, evaluated=True)
-            if improved: save('best.pt', step, evaluated=True)
-            last_eval.update(losses)
+            if improved: save('best.pt', step, evaluated=True)   # best first: a crash between the two leaves
+            save('last.pt', step, evaluated=True)                # last.pt older, so a resume redoes this step
+            last_eval.update(losses); evaluated_at[:] = [step]
 
         t_start = time.time()
         bar = _progress_bar(master and not quiet, total=cfg.max_iters, initial=step, desc='training', unit='step')
-        speed = []   # the latest measured throughput, shown with each evaluation
+        speed, evaluated_at = [], []   # the latest measured throughput; the step of the latest evaluation
         interrupted, train_time, since_log = False, 0.0, 0
         with _StopFlag() as stop:
             while True:
@@ -355,7 +404,7 @@ def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resum
                     speed[:] = [tps]
                     since_log, train_time = 0, 0.0
             bar.close()
-            if interrupted: save('last.pt', step, evaluated=False)
+            if interrupted: save('last.pt', step, evaluated=evaluated_at == [step])
             elif step != skip_eval and master: evaluate(step)
         if master and history is not None: history.close()
         if interrupted and cfg.save_checkpoints:
@@ -367,7 +416,7 @@ def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resum
     finally:
         if started: dist.destroy_process_group()
 
-# %% ../nbs/08_training.ipynb #d947e44f
+# %% ../nbs/08_training.ipynb #8cd8581c
 def _cli_config(argv) -> TrainConfig:
     "The config a command line asks for: a preset plus flags, or with --resume the checkpoint's settings plus flags."
     given = vars(config_parser().parse_args(argv))
@@ -378,7 +427,7 @@ def _cli_config(argv) -> TrainConfig:
     saved = load_checkpoint(out_dir/'last.pt')['config']
     return TrainConfig.from_dict({**saved, **given, 'out_dir': str(out_dir)}, strict=False)
 
-# %% ../nbs/08_training.ipynb #88dc37db
+# %% ../nbs/08_training.ipynb #77113b9f
 def sample_stories(model:GPT, # a trained model
                    prompts=('Once upon a time', 'One day, a little girl named', 'Tom and his dog'), # story openings
                    max_new_tokens:int=200, # tokens to add to each prompt
@@ -398,7 +447,7 @@ def sample_stories(model:GPT, # a trained model
         out.append(enc.decode(toks).strip())
     return out
 
-# %% ../nbs/08_training.ipynb #a30398c7
+# %% ../nbs/08_training.ipynb #2d43d7cd
 def _report(result:dict):
     "What a person wants to see after a run: sample stories and where the files are."
     print("\n--- stories from the trained model ---\n")
@@ -411,7 +460,7 @@ def _report(result:dict):
     except ImportError: pass
     print(f"generate more with: slm-generate --ckpt {result['best']} --prompt \"Once upon a time\"")
 
-# %% ../nbs/08_training.ipynb #600ac0c0
+# %% ../nbs/08_training.ipynb #e6d267db
 def train_cli(argv:list=None, # command-line arguments; None: sys.argv[1:]
              ):
     "Train a small GPT (see `slm-train --help`)."
@@ -425,7 +474,7 @@ def train_cli(argv:list=None, # command-line arguments; None: sys.argv[1:]
     except (ValueError, OSError, RuntimeError, FloatingPointError, ImportError) as e:
         print(f"slm-train: error: {e}", file=sys.stderr); sys.exit(2)
 
-# %% ../nbs/08_training.ipynb #58561a7c
+# %% ../nbs/08_training.ipynb #b35793ca
 def _ddp_entry():
     "Entry point for `torchrun`: `torchrun --nproc_per_node 2 -m slm_nb.train --preset test ...`."
     train_cli()
