@@ -6,7 +6,7 @@
 __all__ = ['PRESETS', 'resolve_device', 'resolve_dtype', 'resolve_compile', 'TrainConfig', 'get_preset', 'config_parser',
            'config_from_cli']
 
-# %% ../nbs/06_config.ipynb #ed0a887b
+# %% ../nbs/06_config.ipynb #30c7038c
 import argparse
 import dataclasses
 import difflib
@@ -18,7 +18,7 @@ from typing import Optional, Union
 import torch
 from fastcore.basics import patch
 
-# %% ../nbs/06_config.ipynb #08f27859
+# %% ../nbs/06_config.ipynb #67cee53e
 _DEVICE_RE = re.compile(r'^(auto|cpu|mps|cuda(:\d+)?)$')
 
 def resolve_device(device:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'
@@ -40,7 +40,7 @@ def resolve_device(device:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'
                            "use --device cpu or --device auto")
     return device
 
-# %% ../nbs/06_config.ipynb #43ca8a31
+# %% ../nbs/06_config.ipynb #73cb1795
 _DTYPE_ALIASES = {'auto': 'auto', 'float32': 'float32', 'fp32': 'float32', 'float': 'float32',
                   'bfloat16': 'bfloat16', 'bf16': 'bfloat16', 'float16': 'float16', 'fp16': 'float16',
                   'half': 'float16'}
@@ -58,7 +58,7 @@ def _native_bf16(device:str) -> bool:
     idx = int(device.split(':')[1]) if ':' in device else torch.cuda.current_device()
     return torch.cuda.get_device_capability(idx)[0] >= 8
 
-# %% ../nbs/06_config.ipynb #1e47a23a
+# %% ../nbs/06_config.ipynb #9424f9a5
 def resolve_dtype(dtype:str='auto', # 'auto', 'float32', 'bfloat16' or 'float16' (or bf16/fp16/fp32)
                   device:str='cpu', # a resolved device, from `resolve_device`
                  ) -> str: # 'float32', 'bfloat16' or 'float16'
@@ -76,7 +76,7 @@ def resolve_dtype(dtype:str='auto', # 'auto', 'float32', 'bfloat16' or 'float16'
                          "use 'float16' (or 'auto', which picks it)")
     return dtype
 
-# %% ../nbs/06_config.ipynb #bc38fdf8
+# %% ../nbs/06_config.ipynb #3ac85238
 def resolve_compile(compile:Union[bool,str]='auto', # True, False or 'auto'
                     device:str='cpu', # a resolved device
                    ) -> bool: # whether to wrap the model in `torch.compile`
@@ -89,7 +89,7 @@ def resolve_compile(compile:Union[bool,str]='auto', # True, False or 'auto'
         raise ValueError(f"unknown compile setting {compile!r}: use True, False or 'auto'")
     return bool(compile)
 
-# %% ../nbs/06_config.ipynb #456e74f6
+# %% ../nbs/06_config.ipynb #88d0da70
 @dataclass
 class TrainConfig:
     "Every setting of a training run. All `*_iters` and `*_interval` fields count optimizer steps."
@@ -133,7 +133,7 @@ class TrainConfig:
 
     def __post_init__(self): self._validate()
 
-# %% ../nbs/06_config.ipynb #237078e2
+# %% ../nbs/06_config.ipynb #b4cfaf6c
 _POSITIVE = ('vocab_size', 'block_size', 'n_layer', 'n_head', 'n_embd', 'batch_size', 'grad_accum_steps',
              'max_iters', 'eval_interval', 'eval_iters', 'log_interval')
 _NON_NEGATIVE = ('warmup_iters', 'weight_decay', 'grad_clip', 'min_lr', 'seed')
@@ -189,13 +189,13 @@ def _validate(self:TrainConfig):
     if self.ddp_backend not in ('auto', 'nccl', 'gloo'): errs.append(f"ddp_backend must be 'auto', 'nccl' or 'gloo', got {self.ddp_backend!r}")
     if errs: raise ValueError("invalid TrainConfig: " + "; ".join(errs))
 
-# %% ../nbs/06_config.ipynb #5219db89
+# %% ../nbs/06_config.ipynb #6676ace8
 @patch(as_prop=True)
 def decay_iters(self:TrainConfig) -> int:
     "The step at which the learning rate reaches `min_lr`: `lr_decay_iters`, or `max_iters` when that is None."
     return self.max_iters if self.lr_decay_iters is None else self.lr_decay_iters
 
-# %% ../nbs/06_config.ipynb #57ba2937
+# %% ../nbs/06_config.ipynb #172377be
 @patch
 def get_data_dir(self:TrainConfig) -> str:
     "Where the tokenized splits live: `data_dir`, or `data/<corpus name>` (a path's file or folder name without suffix)."
@@ -203,26 +203,26 @@ def get_data_dir(self:TrainConfig) -> str:
     name = self.data.rstrip('/\\').replace('\\', '/').split('/')[-1].split('.')[0] or 'corpus'
     return f"data/{name}"
 
-# %% ../nbs/06_config.ipynb #c63e38ec
+# %% ../nbs/06_config.ipynb #d34f8f92
 @patch
 def tokens_per_step(self:TrainConfig) -> int:
     "Tokens consumed by one optimizer step: batch_size x block_size x grad_accum_steps, however many processes share it."
     return self.batch_size * self.block_size * self.grad_accum_steps
 
-# %% ../nbs/06_config.ipynb #0c09490b
+# %% ../nbs/06_config.ipynb #63a07c8d
 @patch
 def model_config(self:TrainConfig) -> dict:
     "The keyword arguments of `slm_nb.model.GPTConfig`: `GPTConfig(**cfg.model_config())`."
     return dict(vocab_size=self.vocab_size, block_size=self.block_size, n_layer=self.n_layer,
                 n_head=self.n_head, n_embd=self.n_embd, dropout=self.dropout, bias=self.bias)
 
-# %% ../nbs/06_config.ipynb #9aec5d0a
+# %% ../nbs/06_config.ipynb #ef302142
 @patch
 def to_dict(self:TrainConfig) -> dict:
     "The config as JSON-able plain data (tuples become lists)."
     return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
 
-# %% ../nbs/06_config.ipynb #805975e6
+# %% ../nbs/06_config.ipynb #3dbde5f7
 def _unknown_fields(names, what='field'):
     "A message naming unknown TrainConfig fields and the closest valid names."
     valid = [f.name for f in fields(TrainConfig)]
@@ -243,7 +243,7 @@ def from_dict(cls:TrainConfig,
     if unknown and strict: raise ValueError(_unknown_fields(unknown, 'key'))
     return cls(**{k: v for k, v in d.items() if k in names})
 
-# %% ../nbs/06_config.ipynb #b519f8dd
+# %% ../nbs/06_config.ipynb #cc2af1d9
 def _fmt_tokens(n):
     "131072 -> '131,072'; 81920000 -> '81.9 M'."
     return f"{n/1e9:.2f} B" if n >= 1e9 else f"{n/1e6:.1f} M" if n >= 1e6 else f"{n:,}"
@@ -274,7 +274,7 @@ def describe(self:TrainConfig,
         f"eval:      every {self.eval_interval} steps on {self.eval_iters} batches per split; log every {self.log_interval}",
         f"hardware:  {hw}"])
 
-# %% ../nbs/06_config.ipynb #37b53249
+# %% ../nbs/06_config.ipynb #e5ae700a
 PRESETS = {
     'seed': dict(data='tinystories', n_layer=6, n_head=6, n_embd=384, block_size=128, dropout=0.0,
                  batch_size=32, grad_accum_steps=32, max_iters=625, learning_rate=1e-3, min_lr=1e-4,
@@ -287,8 +287,8 @@ PRESETS = {
                        batch_size=64, grad_accum_steps=8, max_iters=2000, learning_rate=1e-3, min_lr=1e-4,
                        warmup_iters=100, eval_interval=100, eval_iters=25, log_interval=10),
     'cpu-demo': dict(data='synthetic', out_dir='out/cpu-demo', n_layer=4, n_head=4, n_embd=128, block_size=128,
-                     dropout=0.0, batch_size=16, grad_accum_steps=1, max_iters=200, learning_rate=2e-3,
-                     min_lr=2e-4, warmup_iters=10, eval_interval=50, eval_iters=4, log_interval=5,
+                     dropout=0.0, batch_size=8, grad_accum_steps=1, max_iters=400, learning_rate=3e-3,
+                     min_lr=3e-4, warmup_iters=20, eval_interval=50, eval_iters=4, log_interval=5,
                      device='cpu', dtype='float32', compile=False),
     'test': dict(data='synthetic', out_dir='out/test', n_layer=2, n_head=2, n_embd=32, block_size=32, dropout=0.0,
                  batch_size=4, grad_accum_steps=2, max_iters=10, learning_rate=3e-3, min_lr=3e-4,
@@ -296,7 +296,7 @@ PRESETS = {
                  dtype='float32', compile=False),
 }
 
-# %% ../nbs/06_config.ipynb #d9e54db2
+# %% ../nbs/06_config.ipynb #e8216df4
 def get_preset(name:str, # one of PRESETS: 'seed', 'colab-t4', 'colab-a100', 'cpu-demo', 'test'
                **overrides, # any TrainConfig field, e.g. max_iters=200
               ) -> TrainConfig:
@@ -308,7 +308,7 @@ def get_preset(name:str, # one of PRESETS: 'seed', 'colab-t4', 'colab-a100', 'cp
     if unknown: raise ValueError(_unknown_fields(unknown))
     return TrainConfig(**{**PRESETS[name], **overrides})
 
-# %% ../nbs/06_config.ipynb #5a2e7ed7
+# %% ../nbs/06_config.ipynb #036e3ec0
 def _field_help() -> dict:
     "The `# comment` on each TrainConfig field, read from the source lines of the class."
     # inspect.getsource(TrainConfig) fails for classes defined in a notebook, but the source lines of
@@ -334,7 +334,7 @@ def _optional(typ):
     conv.__name__ = typ.__name__
     return conv
 
-# %% ../nbs/06_config.ipynb #a7c12c95
+# %% ../nbs/06_config.ipynb #92d4d45e
 def config_parser(prog:str='slm-train', # the program name shown by --help
                  ) -> argparse.ArgumentParser:
     "An argparse parser with `--preset` and one flag per `TrainConfig` field (all defaulting to 'not given')."
@@ -353,7 +353,7 @@ def config_parser(prog:str='slm-train', # the program name shown by --help
         else: p.add_argument(*flags, type=f.type, help=h)
     return p
 
-# %% ../nbs/06_config.ipynb #6a4eae91
+# %% ../nbs/06_config.ipynb #6eb0c47d
 def config_from_cli(argv:list=None, # arguments, e.g. ['--preset', 'test', '--max_iters', '20']; None: sys.argv[1:]
                    ) -> TrainConfig:
     "Parse a command line into a `TrainConfig`: the preset, overridden by the flags actually given."
