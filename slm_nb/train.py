@@ -6,7 +6,7 @@
 __all__ = ['CKPT_FORMAT', 'HISTORY_COLUMNS', 'dist_info', 'save_checkpoint', 'load_checkpoint', 'read_history', 'History',
            'train', 'sample_stories', 'train_cli']
 
-# %% ../nbs/08_training.ipynb #fa808560
+# %% ../nbs/08_training.ipynb #c94203c1
 import csv
 import json
 import math
@@ -34,14 +34,14 @@ from .config import (TrainConfig, get_preset, config_parser, resolve_device, res
                            resolve_compile)
 from .optim import configure_optimizer, get_lr, set_lr, autocast_context, make_grad_scaler, clip_and_step
 
-# %% ../nbs/08_training.ipynb #db6a9be6
+# %% ../nbs/08_training.ipynb #532be71f
 def dist_info() -> tuple: # (rank, local_rank, world_size)
     "Who this process is: from `torchrun`'s RANK / LOCAL_RANK / WORLD_SIZE, or (0, 0, 1) when run alone."
     env = os.environ
     if 'RANK' not in env or 'WORLD_SIZE' not in env: return 0, 0, 1
     return int(env['RANK']), int(env.get('LOCAL_RANK', env['RANK'])), int(env['WORLD_SIZE'])
 
-# %% ../nbs/08_training.ipynb #5fd306fb
+# %% ../nbs/08_training.ipynb #d0f4f8dd
 CKPT_FORMAT = 'slm_nb.checkpoint/1'
 
 def save_checkpoint(state:dict, # plain data: tensors, numbers, strings, lists, dicts
@@ -59,11 +59,11 @@ def save_checkpoint(state:dict, # plain data: tensors, numbers, strings, lists, 
         if tmp.exists(): tmp.unlink()
     return path
 
-# %% ../nbs/08_training.ipynb #2eb8d3fa
+# %% ../nbs/08_training.ipynb #4650beb9
 def _why_unloadable(e:Exception, path:Path) -> str:
     "A one-line reason why `torch.load(path, weights_only=True)` failed with `e`."
     text = re.sub(r'\x1b\[[0-9;]*m', '', str(e))
-    if m := re.search(r'unsupported GLOBAL ([\w.]+)', text, re.I):
+    if m := re.search(r'\bGLOBAL ([\w.]+)', text):
         return (f"it contains pickled code ({m.group(1)}) that safe loading refused to run; "
                 "load checkpoints only from people you trust, and never with weights_only=False")
     try: zipped = path.open('rb').read(4) == b'PK\x03\x04'    # torch.save writes a zip archive
@@ -72,7 +72,7 @@ def _why_unloadable(e:Exception, path:Path) -> str:
         return "it is truncated, corrupt or incomplete (an interrupted save, copy or download?): use another checkpoint"
     return "it is not a PyTorch checkpoint (or it holds objects other than tensors and plain data)"
 
-# %% ../nbs/08_training.ipynb #820e59e2
+# %% ../nbs/08_training.ipynb #b29ce6a7
 def load_checkpoint(path, # a checkpoint written by `save_checkpoint` (e.g. out/last.pt)
                     map_location='cpu', # where to put its tensors
                    ) -> dict:
@@ -88,7 +88,7 @@ def load_checkpoint(path, # a checkpoint written by `save_checkpoint` (e.g. out/
                          "for nanoGPT or Hugging Face weights use slm_nb.generate's loaders")
     return ckpt
 
-# %% ../nbs/08_training.ipynb #5173f49b
+# %% ../nbs/08_training.ipynb #fea1f6c3
 def _rng_state(sampler:torch.Generator) -> dict:
     "Every random state the next training step reads."
     st = dict(torch=torch.get_rng_state(), sampler=sampler.get_state(),
@@ -104,7 +104,7 @@ def _set_rng_state(st:dict, sampler:torch.Generator):
     if 'cuda' in st and torch.cuda.is_available() and len(st['cuda']) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(st['cuda'])
 
-# %% ../nbs/08_training.ipynb #0cd1c912
+# %% ../nbs/08_training.ipynb #fcab2aea
 HISTORY_COLUMNS = ['step', 'tokens', 'kind', 'train_loss', 'val_loss', 'lr', 'tokens_per_sec', 'mfu', 'elapsed_s']
 
 def read_history(path, # a history.csv written by `History`
@@ -137,7 +137,7 @@ def read_history(path, # a history.csv written by `History`
         rows.append(row)
     return rows
 
-# %% ../nbs/08_training.ipynb #5ac47e7d
+# %% ../nbs/08_training.ipynb #d573380f
 class History:
     "Append-only `history.csv` of a run, flushed row by row; `keep_until` trims it for a resume."
     def __init__(self, path, # the CSV file
@@ -167,7 +167,7 @@ class History:
 
     def close(self): self.f.close()
 
-# %% ../nbs/08_training.ipynb #a5f3bd4f
+# %% ../nbs/08_training.ipynb #bac3c3cd
 def _check_writable(out_dir:Path):
     "Fail now, with a clear message, if checkpoints could not be written to `out_dir` (creating nothing that stays)."
     if out_dir.exists() and not out_dir.is_dir():
@@ -195,7 +195,7 @@ def _remove_stale_tmp(out_dir:Path):
         except ProcessLookupError: p.unlink(missing_ok=True)
         except (PermissionError, OverflowError): pass
 
-# %% ../nbs/08_training.ipynb #7e2cb488
+# %% ../nbs/08_training.ipynb #89713223
 def _same_source(a:str, b:str) -> bool:
     named = ('synthetic', 'tinystories')
     if a in named or b in named: return a == b
@@ -216,7 +216,7 @@ def _ensure_data(cfg:TrainConfig, ddir:Path, quiet:bool):
             return
     prepare(cfg.data, ddir, quiet=quiet)
 
-# %% ../nbs/08_training.ipynb #1ee394bb
+# %% ../nbs/08_training.ipynb #510fcf52
 def _train_step(model, raw, optimizer, scaler, train_data, cfg, lr, sampler, ctx, device, rank, world):
     "One optimizer step over `grad_accum_steps` micro-batches shared among `world` processes. Returns the mean loss."
     set_lr(optimizer, lr)
@@ -236,7 +236,7 @@ def _train_step(model, raw, optimizer, scaler, train_data, cfg, lr, sampler, ctx
     if world > 1: dist.all_reduce(mean, op=dist.ReduceOp.AVG)
     return mean.item()
 
-# %% ../nbs/08_training.ipynb #f0280508
+# %% ../nbs/08_training.ipynb #4656b8cb
 def _progress_bar(enabled:bool, **kw):
     "A tqdm bar: a widget in a notebook that can draw one, text on a terminal, disabled anywhere else."
     if enabled and not sys.stdout.isatty():
@@ -249,7 +249,7 @@ def _progress_bar(enabled:bool, **kw):
         except (ImportError, AttributeError): enabled = False
     return tqdm(**kw, disable=not enabled, file=sys.stdout, dynamic_ncols=True)
 
-# %% ../nbs/08_training.ipynb #6789ebd3
+# %% ../nbs/08_training.ipynb #fdb5f3c2
 class _StopFlag:
     "Turns the first SIGINT into a request to stop after the current step; a second SIGINT interrupts at once."
     def __init__(self): self.requested, self._old = False, None
@@ -264,7 +264,7 @@ class _StopFlag:
     def __exit__(self, *exc):
         if self._old is not None: signal.signal(signal.SIGINT, self._old)
 
-# %% ../nbs/08_training.ipynb #36d1ce32
+# %% ../nbs/08_training.ipynb #ec42431b
 _RESUMABLE = {'max_iters', 'lr_decay_iters', 'eval_interval', 'eval_iters', 'log_interval', 'save_checkpoints',
               'resume', 'device', 'dtype', 'compile', 'ddp_backend', 'out_dir', 'data_dir'}
 
@@ -276,7 +276,7 @@ def _check_resume_compatible(saved:dict, cfg:TrainConfig):
     if diff: raise ValueError("cannot resume: the checkpoint was trained with other settings (" + '; '.join(diff) +
                               "); use the checkpoint's settings, or start a new run in another --out_dir")
 
-# %% ../nbs/08_training.ipynb #d05d069f
+# %% ../nbs/08_training.ipynb #c38fae2e
 def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resume continues from out_dir/last.pt
           until_step:int=None, # stop after this many optimizer steps, as if interrupted (saving `last.pt`)
           quiet:bool=False, # no progress bar and no messages
@@ -418,7 +418,7 @@ def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resum
     finally:
         if started: dist.destroy_process_group()
 
-# %% ../nbs/08_training.ipynb #a277cafc
+# %% ../nbs/08_training.ipynb #950ff810
 def _cli_config(argv) -> TrainConfig:
     "The config a command line asks for: a preset plus flags, or with --resume the checkpoint's settings plus flags."
     given = vars(config_parser().parse_args(argv))
@@ -429,7 +429,7 @@ def _cli_config(argv) -> TrainConfig:
     saved = load_checkpoint(out_dir/'last.pt')['config']
     return TrainConfig.from_dict({**saved, **given, 'out_dir': str(out_dir)}, strict=False)
 
-# %% ../nbs/08_training.ipynb #5d70b2b3
+# %% ../nbs/08_training.ipynb #47323538
 def sample_stories(model:GPT, # a trained model
                    prompts=('Once upon a time', 'One day, a little girl named', 'Tom and his dog'), # story openings
                    max_new_tokens:int=200, # tokens to add to each prompt
@@ -449,7 +449,7 @@ def sample_stories(model:GPT, # a trained model
         out.append(enc.decode(toks).strip())
     return out
 
-# %% ../nbs/08_training.ipynb #e368d71f
+# %% ../nbs/08_training.ipynb #a73c97fe
 def _report(result:dict):
     "What a person wants to see after a run: sample stories and where the files are."
     print("\n--- stories from the trained model ---\n")
@@ -462,7 +462,7 @@ def _report(result:dict):
     except ImportError: pass
     print(f"generate more with: slm-generate --ckpt {result['best']} --prompt \"Once upon a time\"")
 
-# %% ../nbs/08_training.ipynb #27e19a58
+# %% ../nbs/08_training.ipynb #325d3ffa
 def train_cli(argv:list=None, # command-line arguments; None: sys.argv[1:]
              ):
     "Train a small GPT (see `slm-train --help`)."
@@ -476,7 +476,7 @@ def train_cli(argv:list=None, # command-line arguments; None: sys.argv[1:]
     except (ValueError, OSError, RuntimeError, FloatingPointError, ImportError) as e:
         print(f"slm-train: error: {e}", file=sys.stderr); sys.exit(2)
 
-# %% ../nbs/08_training.ipynb #101d5763
+# %% ../nbs/08_training.ipynb #59a93ceb
 def _ddp_entry():
     "Entry point for `torchrun`: `torchrun --nproc_per_node 2 -m slm_nb.train --preset test ...`."
     train_cli()
