@@ -18,25 +18,19 @@ from fastcore.script import call_parse, store_true
 
 from .tokenize import gpt2_encoding, EOT
 from .model import GPT, _check_generate_args
-from .config import resolve_device, resolve_dtype
+from .config import resolve_device, resolve_dtype, _canonical_dtype
+from .optim import _DTYPES
 from .train import load_checkpoint
 
 # %% ../nbs/10_inference.ipynb #7cd1fdc0
 def _torch_dtype(dtype, device:str) -> torch.dtype:
     "The torch dtype for a `load_model` dtype setting on `device` (warns about float16 on a CPU)."
-    names = {'float32': torch.float32, 'fp32': torch.float32, 'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16,
-             'float16': torch.float16, 'fp16': torch.float16, 'half': torch.float16}
     if dtype is None: return torch.float32
-    if isinstance(dtype, torch.dtype):
-        if dtype not in names.values(): raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype}")
-        return dtype
-    key = str(dtype).strip().lower()
-    if key == 'auto':
-        key = 'float32' if not device.startswith('cuda') else resolve_dtype('auto', device)
-    if key not in names: raise ValueError(f"unknown dtype {dtype!r}: use 'float32', 'bfloat16', 'float16' or 'auto'")
-    if names[key] == torch.float16 and not device.startswith(('cuda', 'mps')):
+    key = _canonical_dtype(dtype)                     # one table of names for the whole package
+    if key == 'auto': key = 'float32' if not device.startswith('cuda') else resolve_dtype('auto', device)
+    if key == 'float16' and not device.startswith(('cuda', 'mps')):
         warnings.warn(f"float16 on {device!r} works but is slower than float32 there; it is meant for GPUs")
-    return names[key]
+    return _DTYPES[key]
 
 def _read_pt(path:Path) -> GPT:
     "A model from a .pt file: our checkpoint format first, then nanoGPT's."

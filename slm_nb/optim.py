@@ -13,6 +13,8 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
+from .config import _canonical_dtype
+
 # %% ../nbs/07_optim.ipynb #a765c546
 def _to_cfg_args(first, names):
     "When `first` is a config object (e.g. a `TrainConfig`), the values of `names` read from it; else None."
@@ -85,9 +87,10 @@ def set_lr(optimizer:torch.optim.Optimizer, # the optimizer to update
 _DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
 def _torch_dtype(dtype):
+    "The torch dtype for a resolved dtype name (any spelling `slm_nb.config` accepts) or a torch.dtype."
     if isinstance(dtype, torch.dtype): return dtype
-    d = {'fp32': 'float32', 'bf16': 'bfloat16', 'fp16': 'float16'}.get(str(dtype), str(dtype))
-    if d not in _DTYPES: raise ValueError(f"unknown dtype {dtype!r}: use 'float32', 'bfloat16' or 'float16' (resolve 'auto' first)")
+    d = _canonical_dtype(dtype)
+    if d == 'auto': raise ValueError("dtype 'auto' must be resolved first (slm_nb.config.resolve_dtype): resolve 'auto' first")
     return _DTYPES[d]
 
 def autocast_context(device_type:str, # 'cuda', 'cpu' (a 'cuda:0' or torch.device works too)

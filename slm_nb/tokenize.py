@@ -195,12 +195,13 @@ def _digest(fp:dict) -> str: return hashlib.sha256(json.dumps(fp, sort_keys=True
 
 # %% ../nbs/02_tokenization.ipynb #58f430b6
 def _finished(out:Path, # the output folder
-              digest:str, # fingerprint digest of the wanted inputs
+              digest:str=None, # fingerprint digest of the wanted inputs; None: any inputs
              ) -> dict:
-    "The meta dict if `out` holds a complete result for `digest`, else None."
+    "The meta dict if `out` holds a complete result (for `digest`, when given), else None."
     try: meta = json.loads((out/"meta.json").read_text())
     except (OSError, ValueError): return None
-    if meta.get("format_version") != _FORMAT_VERSION or meta.get("fingerprint") != digest: return None
+    if not isinstance(meta, dict) or meta.get("format_version") != _FORMAT_VERSION: return None
+    if digest is not None and meta.get("fingerprint") != digest: return None
     for split in _SPLITS:
         p, info = out/f"{split}.bin", meta.get("splits", {}).get(split, {})
         if not p.is_file() or p.stat().st_size != 2 * info.get("tokens", -1): return None
@@ -209,10 +210,12 @@ def _finished(out:Path, # the output folder
 # %% ../nbs/02_tokenization.ipynb #e7b1255a
 _TMP_RE = re.compile(r"^\.(?:train\.bin|validation\.bin|meta\.json)\.(\d+)\.[0-9a-f]{8}\.tmp$")
 
-def _remove_stale_tmp(out:Path): # the output folder
-    "Delete temporary files in `out` left by `prepare` runs whose process has died."
+def _remove_stale_tmp(out:Path, # the output folder
+                      pattern:re.Pattern=_TMP_RE, # names of temporary files, group 1 the writer's process id
+                     ):
+    "Delete temporary files in `out` left by runs whose process has died (by default `prepare`'s)."
     for p in out.iterdir():
-        m = _TMP_RE.match(p.name)
+        m = pattern.match(p.name)
         if not m: continue
         try: os.kill(int(m.group(1)), 0) # signal 0: only asks whether the process exists
         except ProcessLookupError: p.unlink(missing_ok=True)

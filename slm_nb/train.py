@@ -26,7 +26,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from .tokenize import prepare, gpt2_encoding, EOT
+from .tokenize import prepare, gpt2_encoding, EOT, _remove_stale_tmp, _finished
 from .batch import load_split, get_batch
 from .model import GPT, GPTConfig
 from .evaluate import estimate_loss, perplexity
@@ -186,15 +186,6 @@ def _check_writable(out_dir:Path):
 
 _CKPT_TMP = re.compile(r'^\.(?:last|best)\.pt\.(\d+)\.tmp$')
 
-def _remove_stale_tmp(out_dir:Path):
-    "Delete checkpoint temporaries left in `out_dir` by a run that was killed while saving."
-    if not out_dir.is_dir(): return
-    for p in out_dir.iterdir():
-        if not (m := _CKPT_TMP.match(p.name)): continue
-        try: os.kill(int(m.group(1)), 0)          # is that process still alive?
-        except ProcessLookupError: p.unlink(missing_ok=True)
-        except (PermissionError, OverflowError): pass
-
 # %% ../nbs/08_training.ipynb #89713223
 def _same_source(a:str, b:str) -> bool:
     named = ('synthetic', 'tinystories')
@@ -203,18 +194,12 @@ def _same_source(a:str, b:str) -> bool:
 
 def _ensure_data(cfg:TrainConfig, ddir:Path, quiet:bool):
     "Tokenize `cfg.data` into `ddir`, unless `ddir` already holds a finished corpus of that source."
-    try: meta = json.loads((ddir/'meta.json').read_text())
-    except (OSError, ValueError): meta = None
-    if isinstance(meta, dict) and isinstance(meta.get('source'), str):
-        if not _same_source(meta['source'], cfg.data):
-            raise ValueError(f"data_dir {ddir} holds tokens of {meta['source']!r}, not of {cfg.data!r}: pass "
-                             f"--data {meta['source']} to train on them, or choose another --data_dir")
-        splits = meta.get('splits', {})
-        if all((ddir/f'{s}.bin').is_file() and (ddir/f'{s}.bin').stat().st_size == 2 * splits.get(s, {}).get('tokens', -1)
-               for s in ('train', 'validation')):
-            if not quiet: print(f"{ddir}: using the corpus tokenized there ({splits['train']['tokens']:,} training tokens)")
-            return
-    prepare(cfg.data, ddir, quiet=quiet)
+    meta = _finished(ddir)                     # complete, whatever settings wrote it
+    if meta is None: return prepare(cfg.data, ddir, quiet=quiet)
+    if not _same_source(meta.get('source', ''), cfg.data):
+        raise ValueError(f"data_dir {ddir} holds tokens of {meta.get('source')!r}, not of {cfg.data!r}: pass "
+                         f"--data {meta.get('source')} to train on them, or choose another --data_dir")
+    if not quiet: print(f"{ddir}: using the corpus tokenized there ({meta['splits']['train']['tokens']:,} training tokens)")
 
 # %% ../nbs/08_training.ipynb #510fcf52
 def _train_step(model, raw, optimizer, scaler, train_data, cfg, lr, sampler, ctx, device, rank, world):
@@ -289,7 +274,9 @@ def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resum
     if world > 1 and device.startswith('cuda'): device = f'cuda:{local_rank}'
     dtype, compile_ = resolve_dtype(cfg.dtype, device), resolve_compile(cfg.compile, device)
     out_dir = Path(cfg.out_dir)
-    if master: _check_writable(out_dir); _remove_stale_tmp(out_dir)
+    if master:
+        _check_writable(out_dir)
+        if out_dir.is_dir(): _remove_stale_tmp(out_dir, _CKPT_TMP)   # left by a run killed while saving
     if cfg.grad_accum_steps % world:
         raise ValueError(f"grad_accum_steps ({cfg.grad_accum_steps}) must be a multiple of the number of processes "
                          f"({world}): the processes share the micro-batches of one optimizer step")
