@@ -396,6 +396,7 @@ def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resum
             if interrupted: save('last.pt', step, evaluated=evaluated_at == [step])
             elif step != skip_eval and master: evaluate(step)
         if master and history is not None: history.close()
+        if world > 1: dist.barrier()   # end together: a process that tears down gloo while another still writes can abort
         if interrupted and cfg.save_checkpoints:
             say(f"stopped at step {step:,}; the state is saved in {out_dir/'last.pt'}: continue with --resume")
         return dict(step=step, best_val_loss=best_val, val_loss=last_eval.get('validation'),
