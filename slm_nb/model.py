@@ -56,7 +56,7 @@ class Linear(nn.Linear):
 
     def forward(self, x):
         O, I = self.weight.shape
-        rows = x.numel() // I if I else 0
+        rows = x.numel() // I if I and x.dim() and x.shape[-1] == I else 0   # 0: let F.linear handle (or reject) it
         if (rows > self.few_rows or rows == 0 or torch.is_grad_enabled() or x.device.type != 'cpu'
             or x.dtype != torch.float32 or self.weight.dtype != torch.float32 or not self.weight.is_contiguous()):
             return F.linear(x, self.weight, self.bias)
