@@ -46,7 +46,7 @@ class GPTConfig:
 # %% ../nbs/04_model.ipynb #c6f1a7ca
 @functools.lru_cache(maxsize=None)
 def _divisor_near(n, k):
-    "The divisor of `n` closest to `k` (for a helpful error message)."
+    "The divisor of `n` closest to `k`: a suggested `n_head` in errors, the number of row blocks in `Linear`."
     return min((d for d in range(1, n + 1) if n % d == 0), key=lambda d: (abs(d - k), d))
 
 # %% ../nbs/04_model.ipynb #dfd7a20e
