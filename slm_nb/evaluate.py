@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .batch import get_batch
+from .model import GPT
 
 # %% ../nbs/05_evaluation.ipynb #2ccbb046
 def estimate_loss(model:nn.Module, # `forward(idx, targets) -> (logits, loss)`; may be compiled or DDP-wrapped
@@ -30,6 +31,8 @@ def estimate_loss(model:nn.Module, # `forward(idx, targets) -> (logits, loss)`; 
     if not splits: raise ValueError("splits is empty: pass e.g. {'train': train_data, 'validation': val_data}")
     ctx = nullcontext() if ctx is None else ctx
     gen = torch.Generator().manual_seed(0) if generator is None else generator
+    inner = getattr(getattr(model, 'module', model), '_orig_mod', getattr(model, 'module', model))  # under DDP / compile
+    kw = dict(return_logits=False) if isinstance(inner, GPT) else {}   # a GPT computes the loss without (B, T, V) logits
     was_training, out = model.training, {}
     model.eval()
     try:
@@ -39,7 +42,7 @@ def estimate_loss(model:nn.Module, # `forward(idx, targets) -> (logits, loss)`; 
                 for _ in range(eval_iters):
                     try: x, y = get_batch(data, batch_size, block_size, device=device, generator=gen)
                     except (ValueError, FileNotFoundError) as e: raise type(e)(f"split {name!r}: {e}") from None
-                    with ctx: _, loss = model(x, y)
+                    with ctx: _, loss = model(x, y, **kw)
                     total += loss.float()
                 out[name] = (total / eval_iters).item()
     finally: model.train(was_training)

@@ -123,6 +123,15 @@ class Block(nn.Module):
         x = x + self.attn(self.ln_1(x), kv_cache, layer)
         return x + self.mlp(self.ln_2(x))
 
+# %% ../nbs/04_model.ipynb #e6fbd334
+def _check_token_ids(idx, vocab_size):
+    "A clear error for token ids outside the vocabulary (the embedding would raise an IndexError, or on a GPU a device assert)."
+    if not idx.numel(): return
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo < 0 or hi >= vocab_size:
+        raise ValueError(f"token ids must lie in [0, {vocab_size}) for this model's vocabulary, got "
+                         f"ids from {lo} to {hi}: encode text with this model's tokenizer (GPT-2's)")
+
 # %% ../nbs/04_model.ipynb #f493f710
 class GPT(nn.Module):
     "A GPT-2 style language model; parameter names follow GPT-2 (`transformer.wte`, `transformer.h.0.attn.c_attn`, `lm_head`...)."
@@ -153,11 +162,7 @@ class GPT(nn.Module):
             raise ValueError(f"idx must be an integer tensor of shape (B, T), got "
                              f"{getattr(idx, 'dtype', type(idx).__name__)} {tuple(getattr(idx, 'shape', ()))}")
         B, T = idx.shape
-        if (idx.device.type == 'cpu' or not self.training) and idx.numel():   # on a GPU in training: no sync per step
-            lo, hi = int(idx.min()), int(idx.max())
-            if lo < 0 or hi >= self.config.vocab_size:
-                raise ValueError(f"token ids must lie in [0, {self.config.vocab_size}) for this model's vocabulary, got "
-                                 f"ids from {lo} to {hi}: encode text with this model's tokenizer (GPT-2's)")
+        if idx.device.type == 'cpu': _check_token_ids(idx, self.config.vocab_size)   # on a GPU: no host sync per batch
         start = 0 if kv_cache is None else kv_cache.pos
         if start + T > self.config.block_size:
             raise ValueError(f"sequence of {start + T} tokens is longer than block_size={self.config.block_size}: "
@@ -168,11 +173,11 @@ class GPT(nn.Module):
         x = self.transformer.ln_f(x)                                          # (B, T, C)
         if kv_cache is not None: kv_cache.pos += T
         if targets is None: return self.lm_head(x[:, [-1], :]), None          # (B, 1, V)
-        if not return_logits:                                                 # loss only, (B, T, V) never stored
+        if not return_logits and _chunked_loss_ok(x, self.lm_head.weight):   # loss only, (B, T, V) never stored
             return None, lm_head_loss(x.reshape(B * T, -1), self.lm_head.weight, targets.reshape(-1))
         logits = self.lm_head(x)                                              # (B, T, V)
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
-        return logits, loss
+        return (logits if return_logits else None), loss
 
 # %% ../nbs/04_model.ipynb #f8f33be8
 def _autocast_dtype(device_type):
@@ -202,7 +207,7 @@ def _head_loss_chunks(x, weight, targets, chunk, dtype, grads):
         if not grads: continue
         p = logp.exp_()                                                         # softmax, in place
         p.scatter_add_(1, tg, -vc.unsqueeze(1).to(p.dtype))                     # minus one at the target
-        if not bool(vc.all()): p.masked_fill_(~vc.unsqueeze(1), 0.0)
+        p.mul_(vc.unsqueeze(1))                                                 # ignored rows: no gradient (no host sync)
         p = p.to(dtype)
         torch.mm(p, w, out=gx[s:s + chunk])                                     # (n, C)
         if dtype == torch.float32: gw.addmm_(p.t(), xc)                         # (V, C)
@@ -238,6 +243,16 @@ def lm_head_loss(x:torch.Tensor, # final hidden states (N, C)
         if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
             return _HeadLoss.apply(x, weight, targets, chunk, dtype)
         return _head_loss_chunks(x, weight, targets, chunk, dtype, grads=False)[0]
+
+# %% ../nbs/04_model.ipynb #8d756278
+def _chunked_loss_ok(x:torch.Tensor, # the final hidden states
+                     weight:torch.Tensor, # the head's weight
+                    )->bool:
+    "Whether `lm_head_loss` gives the same loss and gradients as `F.cross_entropy` here (no float16 scaling, not compiling)."
+    if torch.compiler.is_compiling(): return False
+    needs_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
+    dtype = _autocast_dtype(x.device.type) or x.dtype
+    return not (needs_grad and dtype == torch.float16)
 
 # %% ../nbs/04_model.ipynb #8f4725a3
 @patch
@@ -359,6 +374,7 @@ def generate_stream(self:GPT,
     "Yield the next token ids (B, 1) one step at a time, using a KV cache; rows that stopped repeat `stop_token`."
     bs = self.config.block_size
     _check_generate_args(idx, max_new_tokens, temperature, top_k, top_p, keep, bs)
+    _check_token_ids(idx, self.config.vocab_size)     # once per call, on any device (forward checks only on CPU)
     keep = bs if keep is None else keep
     B, T0 = idx.shape
     was_training = self.training
