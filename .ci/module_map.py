@@ -43,8 +43,7 @@ def read_settings():
 
 def req_names(spec):
     "Distribution names in a settings.ini requirements line"
-    from packaging.requirements import Requirement
-    return {norm(Requirement(r).name) for r in spec.split()} if spec.strip() else set()
+    return {norm(re.match(r'[A-Za-z0-9][A-Za-z0-9._-]*', r).group(0)) for r in spec.split()}
 
 class Visitor(ast.NodeVisitor):
     "Collect the imports of one module, whether each is top level, local (in a def) or guarded (in a try)"
