@@ -214,15 +214,16 @@ def main():
         if rx: REQUIRE_VISIBLE.setdefault(Path(nbname).stem, []).append(rx)
         elif re.fullmatch(r'[A-Za-z_]\w*', spec): REQUIRE_VISIBLE.setdefault('*', []).append(rf'^\s*(?:async\s+)?(?:def|class)\s+{spec}\b')
         else: ap.error(f"--require-visible wants NAME or NB:REGEX, got {spec!r}")
-    out = Path(args.out or tempfile.mkdtemp(prefix='docs_check_'))
-    out.mkdir(parents=True, exist_ok=True)
-    if root in [out.resolve(), *out.resolve().parents]: ap.error("--out must be outside the repository")
-    os.environ['DOCS_CHECK_OUT'] = str(out)
     # the files proc_nbs processes: nbglob(nbs_path) skips names starting with '_' or '.'
     nbs = [Path(p).resolve() for p in args.notebooks] or sorted(p for p in (root/'nbs').glob('*.ipynb') if not p.name[0] in '_.')
     for p in nbs:
         if not p.is_file(): ap.error(f"no such notebook: {p}")
-    # a fresh interpreter per notebook (Python 3.11+), like nbdev's spawned workers
+    if args.out and root in [Path(args.out).resolve(), *Path(args.out).resolve().parents]:
+        ap.error("--out must be outside the repository")
+    out = Path(args.out or tempfile.mkdtemp(prefix='docs_check_'))
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ['DOCS_CHECK_OUT'] = str(out)
+    # spawned workers as in nbdev's proc_nbs; here a fresh interpreter per notebook (Python 3.11+)
     kw = dict(max_tasks_per_child=1) if sys.version_info >= (3, 11) else {}
     with ProcessPoolExecutor(args.jobs, mp_context=get_context('spawn'), **kw) as ex:
         futs = [ex.submit(process, p, REQUIRE_VISIBLE) for p in nbs]
