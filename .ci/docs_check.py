@@ -1,0 +1,272 @@
+"""Check the site build without Quarto: run nbdev's own doc processing on every notebook, offline.
+
+`nbdev_docs` = `_pre_docs` -> `proc_nbs` -> `serve_drv.main` for each notebook: `IN_TEST=1`,
+`read_nb`, `FilterDefaults()(nb)`, `write_nb` into `_proc/`, then `quarto render`. Quarto is not
+available here, so this script runs the same `FilterDefaults` processors (the same list, the same
+`skip_procs`/`procs` settings, from the project root like `nbdev_docs`), writes the processed notebooks
+into a temporary folder (never into the repository), and converts each to HTML with nbconvert.
+It leaves out the parts of `_pre_docs` that write into the repository (`refresh_quarto_yml`,
+`_build_modidx`, `nbdev_sidebar`) and that need Quarto.
+
+One difference from nbdev on purpose: `exec_show_docs` raises on the first failing cell and the
+notebook's page is not built; here each failure is recorded and processing goes on, so that every
+failing cell is reported at once (a later failure can be a consequence of an earlier one).
+
+FAIL (exit 1), one line per problem naming the notebook and the cell index in the .ipynb file, on:
+an exception while processing, an error output, traceback text in an output, a stderr stream on
+the page, an absolute machine path in an output or a source, an nbconvert failure, and a missing
+visible definition from REQUIRE_VISIBLE below. A table per notebook says how much a reader sees.
+"""
+import argparse, json, os, re, shutil, sys, tempfile, time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+root = Path(__file__).resolve().parent.parent
+
+# What a learner must be able to read on the site: notebook -> regexes (re.M), each must match the
+# source of at least one code cell that is visible on the processed page. Edit as the notebooks move.
+REQUIRE_VISIBLE = {
+    '03_batches':   [r'^def get_batch\b'],
+    '04_model':     [r'^class CausalSelfAttention\b',
+                     r'^class Block\b',
+                     r'^class GPT\b[\s\S]*^\s+def forward\(|^def forward\(self\s*:\s*GPT\b'],  # GPT.forward
+    '07_optim':     [r'^def get_lr\b'],
+    '08_training':  [r'\.backward\([\s\S]*\.step\('],     # a training step: backward, then an optimizer step
+    '10_inference': [r'\bmultinomial\('],                  # sampling the next token
+}
+
+# Absolute paths of one machine. The lookbehind keeps URLs (https://host/home/...) and relative paths out;
+# /content (Colab's working folder) is not listed: it is the same on every Colab machine.
+ABS_PATH = re.compile(r'''(?<![\w.:/~$%-])(?:/(?:work|tmp|root|home|Users|mnt|scratch|private/var|var/folders|'''
+                      r'''opt/conda|usr/local/lib|usr/lib/python\d)(?=[/\s'"`),:]|$)|\b[A-Za-z]:\\(?:Users|Windows)\\)''', re.M)
+# notebook -> regexes (searched in the line) for made-up paths that are legitimate there: values a test passes
+# through a parser, never a file of this machine
+ALLOWED_PATHS = {
+    '06_config': [r"TrainConfig\(data='/home/me/stories\.jsonl'\)", r"'--out', '/tmp/run1'", r"'/tmp/run1'\)"],
+}
+
+TRACEBACK = re.compile(r'Traceback \(most recent call last\)')
+QUARTO_OPT = re.compile(r'^\s*#\|\s*([\w-]+)\s*:\s*(.*?)\s*$')
+
+def _text(out):
+    "All the text of one output (stream text, text/* data, traceback), images left out"
+    parts = []
+    if out.get('output_type') == 'stream': parts.append(out.get('text', ''))
+    for k, v in (out.get('data') or {}).items():
+        if k.startswith('text/') or k.endswith('json'): parts.append(v if isinstance(v, str) else json.dumps(v) if not isinstance(v, list) else ''.join(v))
+    if out.get('output_type') == 'error': parts.append('\n'.join(out.get('traceback', [])))
+    return ''.join(p if isinstance(p, str) else ''.join(p) for p in parts)
+
+def _quarto_opts(src):
+    "Quarto cell options left in a processed cell (`#| echo: false`), and the code without them"
+    opts, code = {}, []
+    for line in src.splitlines():
+        m = QUARTO_OPT.match(line)
+        if m and not code: opts[m.group(1)] = m.group(2).strip('"\'').lower()
+        else: code.append(line)
+    return opts, '\n'.join(code).strip()
+
+def _visible(cell):
+    "Is the cell's source shown on the rendered page (Quarto's echo/include options)?"
+    if cell.get('cell_type') != 'code': return False
+    opts, code = _quarto_opts(cell.get('source', ''))
+    return bool(code) and opts.get('echo') != 'false' and opts.get('include') != 'false'
+
+def _shows_output(cell):
+    opts, _ = _quarto_opts(cell.get('source', ''))
+    return opts.get('include') != 'false' and opts.get('output') != 'false'
+
+def _paths(s, name):
+    allowed = [re.compile(p) for p in ALLOWED_PATHS.get(name, [])]
+    found = []
+    for line in s.splitlines():
+        for m in ABS_PATH.finditer(line):
+            if not any(a.search(line) for a in allowed): found.append(line.strip()[:100])
+    return found
+
+def process(path, require=None):
+    "Process one notebook as `nbdev_docs` would (in a fresh process); return facts and problems"
+    import io, warnings
+    from contextlib import redirect_stderr, redirect_stdout
+    t0 = time.time()
+    os.chdir(root)                                   # nbdev_docs runs from the project root
+    if str(root) not in sys.path: sys.path.insert(0, str(root))
+    os.environ['IN_TEST'] = '1'                      # as serve_drv.main does
+    os.environ.setdefault('MPLBACKEND', 'Agg')
+    from execnb.nbio import read_nb, write_nb
+    import nbdev.processors as P
+
+    path, name = Path(path), Path(path).stem
+    nb = read_nb(path)
+    orig_cells = list(nb.cells)
+    orig = {id(c): i for i, c in enumerate(orig_cells)}
+    raw = [(c.cell_type, c.source) for c in orig_cells]   # sources before processing
+    problems, notes, executed, errors = [], [], [], []
+
+    def where(cell):
+        i = orig.get(id(cell))
+        if i is not None: return f"cell {i}"
+        return f"show_doc cell added by nbdev ({cell.source.strip().splitlines()[-1][:60]})"
+
+    class exec_show_docs(P.exec_show_docs):           # same name, so skip_procs still applies
+        "nbdev's exec_show_docs, but it records a failing cell and goes on"
+        def __call__(self, cell):
+            with warnings.catch_warnings(record=True) as ws:
+                warnings.simplefilter('always')
+                if self.nb.has_docs_ and hasattr(self, 'k') and P._do_eval(cell): executed.append(cell)
+                try: super().__call__(cell)
+                except Exception:
+                    errors.append((cell, cell.idx_, self.k.exc))
+                    self.k.exc = None
+            if any('containing imports and other code' in str(w.message) for w in ws):
+                notes.append(f"{where(cell)}: nbdev warns: imports mixed with other code (the cell runs during the docs build)")
+            for w in ws:
+                if 'containing imports and other code' not in str(w.message): warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+    class Filter(P.FilterDefaults):
+        def base_procs(self):
+            return [exec_show_docs if p is P.exec_show_docs else p for p in super().base_procs()]
+
+    out_err, out_std = io.StringIO(), io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, redirect_stderr(out_err), redirect_stdout(out_std):
+        warnings.simplefilter('always')
+        try: Filter()(nb)
+        except Exception as e: problems.append(f"processing failed: {type(e).__name__}: {str(e).splitlines()[0][:150]}")
+    for k, (cell, idx, e) in enumerate(errors):
+        first = ' (nbdev_docs stops here)' if k == 0 else ''
+        msg = str(e).strip().splitlines()[0][:150] if str(e).strip() else ''
+        problems.append(f"{where(cell)}: {type(e).__name__}: {msg} while nbdev runs the cell for the docs "
+                        f"(nbdev: 'in cell {idx}'){first}")
+    for w in caught:
+        if not issubclass(w.category, DeprecationWarning) and 'deprecat' not in str(w.message).lower():
+            notes.append(f"warning while processing: {str(w.message).splitlines()[0][:150]}")
+
+    # the processed notebook: what Quarto would render
+    cells, failed = nb.cells, {id(c) for c, _, _ in errors}
+    last = -1
+    for c in cells:
+        i = orig.get(id(c))
+        if i is not None: last = i
+        loc = where(c) if i is not None else f"{where(c)} after cell {last}"
+        # a cell that failed during processing is reported above: its fresh error output is a consequence
+        if c.cell_type != 'code' or id(c) in failed or not _shows_output(c): continue
+        found = {}
+        for o in c.get('outputs', []):
+            t = _text(o)
+            if o.get('output_type') == 'error':
+                found.setdefault('err', f"error output {o.get('ename')}: {str(o.get('evalue'))[:120]}")
+            elif TRACEBACK.search(t): found.setdefault('tb', "traceback text in an output")
+            if o.get('output_type') == 'stream' and o.get('name') == 'stderr':
+                first = next((l.strip() for l in t.splitlines() if l.strip()), '')
+                found.setdefault('stderr', f"stderr output on the page: {first[:100]!r}")
+            for p in _paths(t, name): found.setdefault('path', []).append(p)
+        if 'path' in found:
+            ps = found['path']
+            found['path'] = f"absolute path in an output: {ps[0]!r}" + (f" (and {len(ps)-1} more)" if len(ps) > 1 else '')
+        problems += [f"{loc}: {v}" for v in found.values()]
+    for i, (t, s) in enumerate(raw):
+        ps = _paths(s, name)
+        if ps: problems.append(f"cell {i}: absolute path in the {t} source: {ps[0]!r}" + (f" (and {len(ps)-1} more)" if len(ps) > 1 else ''))
+
+    # what a reader sees
+    vis_ids = {id(c) for c in cells if _visible(c)}
+    code_orig = [i for i, (t, s) in enumerate(raw) if t == 'code' and s.strip()]
+    visible = [i for i in code_orig if id(orig_cells[i]) in vis_ids]
+    n_showdoc = sum(1 for c in cells if c.cell_type == 'code' and P._is_showdoc(c))
+    def lines(s): return [l for l in s.splitlines() if l.strip() and not l.lstrip().startswith('#|')]
+    words = sum(len(re.findall(r"[A-Za-z0-9][\w'’-]*", c.source)) for c in cells if c.cell_type == 'markdown')
+    vis_lines = sum(len(lines(_quarto_opts(c.source)[1])) for c in cells if _visible(c) and id(c) in orig)
+    all_lines = sum(len(lines(s)) for t, s in raw if t == 'code')
+    vis_src = [_quarto_opts(c.source)[1] for c in cells if _visible(c)]
+    require = REQUIRE_VISIBLE if require is None else require
+    req = [(r, any(re.search(r, s, re.M) for s in vis_src)) for r in require.get(name, [])]
+    anywhere = [(r, any(re.search(r, s, re.M) for s in vis_src)) for r in require.get('*', [])]
+
+    out = Path(os.environ['DOCS_CHECK_OUT'])
+    write_nb(nb, out/path.name)
+    try:
+        import nbformat
+        from nbconvert import HTMLExporter
+        html, _ = HTMLExporter().from_notebook_node(nbformat.read(out/path.name, as_version=4))
+        (out/f"{name}.html").write_text(html, encoding='utf-8')
+    except Exception as e: problems.append(f"nbconvert failed: {type(e).__name__}: {str(e)[:150]}")
+    leaked = out_err.getvalue().strip()
+    if leaked: notes.append(f"printed to the console while processing: {leaked.splitlines()[-1][:120]!r}")
+    return dict(name=path.name, problems=problems, notes=notes, req=req, anywhere=anywhere, code=len(code_orig), visible=len(visible),
+                showdoc=n_showdoc, executed=len(executed), words=words, vis_lines=vis_lines, all_lines=all_lines,
+                secs=time.time() - t0)
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('notebooks', nargs='*', help='notebooks to check (default: every notebook nbdev_docs would process)')
+    ap.add_argument('--out', help='folder for the processed notebooks and HTML pages (default: a temporary folder)')
+    ap.add_argument('--jobs', type=int, default=min(2, os.cpu_count() or 1), help='parallel processes (default: %(default)s)')
+    ap.add_argument('--require-visible', nargs='+', metavar='NAME', default=[],
+                    help='extra requirements: NAME, a def/class whose source must be visible in some notebook, '
+                         'or NB:REGEX, a regex (re.M) for a visible code cell of notebook NB (a stem, e.g. 04_model)')
+    ap.add_argument('--no-require', action='store_true', help='report the REQUIRE_VISIBLE status without failing on it')
+    ap.add_argument('-v', '--verbose', action='store_true', help='also print the notes (nbdev warnings)')
+    args = ap.parse_args()
+    t0 = time.time()
+    for spec in args.require_visible:
+        nbname, _, rx = spec.partition(':')
+        if rx: REQUIRE_VISIBLE.setdefault(Path(nbname).stem, []).append(rx)
+        elif re.fullmatch(r'[A-Za-z_]\w*', spec): REQUIRE_VISIBLE.setdefault('*', []).append(rf'^\s*(?:async\s+)?(?:def|class)\s+{spec}\b')
+        else: ap.error(f"--require-visible wants NAME or NB:REGEX, got {spec!r}")
+    # the files proc_nbs processes: nbglob(nbs_path) skips names starting with '_' or '.'
+    nbs = [Path(p).resolve() for p in args.notebooks] or sorted(p for p in (root/'nbs').glob('*.ipynb') if not p.name[0] in '_.')
+    for p in nbs:
+        if not p.is_file(): ap.error(f"no such notebook: {p}")
+    if args.out and root in [Path(args.out).resolve(), *Path(args.out).resolve().parents]:
+        ap.error("--out must be outside the repository")
+    out = Path(args.out or tempfile.mkdtemp(prefix='docs_check_'))
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ['DOCS_CHECK_OUT'] = str(out)
+    # spawned workers as in nbdev's proc_nbs; here a fresh interpreter per notebook (Python 3.11+)
+    kw = dict(max_tasks_per_child=1) if sys.version_info >= (3, 11) else {}
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context('spawn'), **kw) as ex:
+        futs = [ex.submit(process, p, REQUIRE_VISIBLE) for p in nbs]
+        results = []
+        for p, f in zip(nbs, futs):
+            try: results.append(f.result())
+            except Exception as e:                   # a bug here, or a worker that died: still one clear line
+                results.append(dict(name=p.name, problems=[f"the check itself failed: {type(e).__name__}: {e}"], notes=[],
+                                    req=[(r, False) for r in REQUIRE_VISIBLE.get(p.stem, [])],
+                                    anywhere=[(r, False) for r in REQUIRE_VISIBLE.get('*', [])],
+                                    code=0, visible=0, showdoc=0, executed=0, words=0, vis_lines=0, all_lines=0, secs=0))
+
+    hdr = f"{'notebook':<22}{'code cells':>11}{'visible':>9}{'hidden':>8}{'show_doc':>10}{'run':>5}{'prose words':>13}{'code lines shown/all':>22}{'secs':>6}"
+    print(hdr); print('-'*len(hdr))
+    for r in results:
+        print(f"{r['name'][:-6]:<22}{r['code']:>11}{r['visible']:>9}{r['code']-r['visible']:>8}{r['showdoc']:>10}{r['executed']:>5}"
+              f"{r['words']:>13}{str(r['vis_lines'])+'/'+str(r['all_lines']):>22}{r['secs']:>6.1f}")
+    print("(code cells: non-empty code cells in the .ipynb; visible: source shown on the page; show_doc: signature "
+          "blocks nbdev adds or the notebook calls; run: cells nbdev executes for the docs)")
+    print("required visible definitions" + (" (not failing: --no-require)" if args.no_require else "") + ":")
+    missing_nbs = [] if args.notebooks else sorted(set(REQUIRE_VISIBLE) - {r['name'][:-6] for r in results} - {'*'})
+    for r in results:
+        for rx, ok in r['req']: print(f"  {'ok     ' if ok else 'MISSING'} {r['name'][:-6]}: {rx}")
+    for n in missing_nbs: print(f"  MISSING {n}: the notebook is missing")
+    nowhere = [rx for k, rx in enumerate(REQUIRE_VISIBLE.get('*', [])) if not any(r['anywhere'][k][1] for r in results)]
+    for rx in REQUIRE_VISIBLE.get('*', []): print(f"  {'MISSING' if rx in nowhere else 'ok     '} any notebook: {rx}")
+    n_missing = sum(not ok for r in results for _, ok in r['req']) + len(missing_nbs) + len(nowhere)
+    n_bad = 0                                        # notebooks with a failure
+    n_other = 0 if args.no_require else len(missing_nbs) + len(nowhere)   # failures of no single notebook
+    if not args.no_require:
+        for rx in nowhere: print(f"FAIL no notebook shows a visible code cell matching {rx}")
+    for r in results:
+        fails = r['problems'] + ([] if args.no_require else
+                                 [f"required source not visible on the page: {rx}" for rx, ok in r['req'] if not ok])
+        for p in fails: print(f"FAIL {r['name']} {p}")
+        if args.verbose:
+            for n in r['notes']: print(f"note {r['name']} {n}")
+        n_bad += bool(fails)
+    n_notes = sum(len(r['notes']) for r in results)
+    print(f"docs: {len(results) - n_bad} of {len(results)} notebooks pass nbdev's doc processing and the page checks; "
+          f"{n_missing} required definitions not visible; {n_notes} notes{'' if args.verbose or not n_notes else ' (-v shows them)'}; "
+          f"{time.time() - t0:.0f}s" + (f"; pages in {out}" if args.out else ''))
+    if not args.out: shutil.rmtree(out, ignore_errors=True)
+    return 1 if n_bad or n_other else 0
+
+if __name__ == '__main__': sys.exit(main())
