@@ -5,18 +5,18 @@
 # %% auto #0
 __all__ = ['tmp_path', 'atomic_write', 'check_writable', 'tmp_pattern', 'pid_alive', 'remove_stale_tmp']
 
-# %% ../nbs/files.ipynb #6b2c5f77
+# %% ../nbs/files.ipynb #f5eada3a
 import os, re, secrets, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-# %% ../nbs/files.ipynb #9554246c
+# %% ../nbs/files.ipynb #99b4424c
 def tmp_path(path) -> Path:
     "The temporary `atomic_write` uses for `path`: `.NAME.PID.RANDOM.tmp` in the same folder."
     path = Path(path)
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
-# %% ../nbs/files.ipynb #ab481844
+# %% ../nbs/files.ipynb #5157ea33
 def _fsync_dir(folder):
     "Make a rename in `folder` durable where the OS allows it (POSIX); a no-op elsewhere."
     try: fd = os.open(folder, os.O_RDONLY)
@@ -25,7 +25,7 @@ def _fsync_dir(folder):
     except OSError: pass
     finally: os.close(fd)
 
-# %% ../nbs/files.ipynb #0b2c777c
+# %% ../nbs/files.ipynb #1bc80847
 @contextmanager
 def atomic_write(path, # the file to (re)place
                  mode:str="wb", # 'wb' for bytes, 'w' for text
@@ -43,7 +43,7 @@ def atomic_write(path, # the file to (re)place
         _fsync_dir(path.parent)
     finally: tmp.unlink(missing_ok=True)      # gone already after a successful rename
 
-# %% ../nbs/files.ipynb #aa549faa
+# %% ../nbs/files.ipynb #a19d3bb4
 def check_writable(folder, # the folder files will be written to
                    create:bool=False, # keep the folder (and parents) it had to create
                    what:str="output folder", # how the error messages name the folder
@@ -59,10 +59,10 @@ def check_writable(folder, # the folder files will be written to
         except (FileExistsError, NotADirectoryError):
             raise NotADirectoryError(f"cannot create {what} {d}: part of that path is a file; give another folder") from None
         except OSError as e:
-            raise PermissionError(f"cannot create {what} {d} ({e.strerror or e}); choose a folder you can write to") from None
+            raise PermissionError(f"cannot create {what} {d} ({e.strerror or e}); choose another folder") from None
         try: fd, probe = tempfile.mkstemp(dir=d, prefix=".write-test-"); os.close(fd); os.unlink(probe)
         except OSError as e:
-            raise PermissionError(f"{what} {d} is not writable ({e.strerror or e}); choose a folder you can write to") from None
+            raise PermissionError(f"{what} {d} is not writable ({e.strerror or e}); choose another folder") from None
         ok = True
     finally:
         if not (ok and create):
@@ -71,13 +71,13 @@ def check_writable(folder, # the folder files will be written to
                 except OSError: break
     return d
 
-# %% ../nbs/files.ipynb #c5581258
+# %% ../nbs/files.ipynb #616f97af
 def tmp_pattern(*names:str) -> re.Pattern:
     "A regex for the temporaries of files `names` (of any file if none); group 1 is the writer's process id."
     n = "|".join(map(re.escape, names)) if names else ".+"
     return re.compile(rf"^\.(?:{n})\.(\d+)(?:\.[0-9a-f]{{8}})?\.tmp$")
 
-# %% ../nbs/files.ipynb #994838fc
+# %% ../nbs/files.ipynb #b6848cba
 def pid_alive(pid:int) -> bool:
     "Whether process `pid` exists (True when the OS cannot tell, so nothing of a live writer is removed)."
     if os.name == "nt" or pid == os.getpid(): return True   # on Windows os.kill would end the process
@@ -86,7 +86,7 @@ def pid_alive(pid:int) -> bool:
     except (PermissionError, OverflowError, OSError): return True
     return True
 
-# %% ../nbs/files.ipynb #34b68d75
+# %% ../nbs/files.ipynb #855a7b80
 def remove_stale_tmp(folder, # the folder to sweep
                      *names:str, # final file names whose temporaries to consider (all when none)
                      pattern:re.Pattern=None, # instead of `names`: a regex whose group 1 is the writer's pid
