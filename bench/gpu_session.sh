@@ -21,7 +21,7 @@ run() { echo "== $*"; local t0=$(date +%s); "$@"; local rc=$?; echo "== rc=$rc i
 run nbdev_test --flags cuda --do_print --path nbs/gpu_checks.ipynb 2>&1 | tee "$OUT/cuda_tests.log"
 run nbdev_test --flags cuda --do_print --path nbs/colab.ipynb 2>&1 | tee -a "$OUT/cuda_tests.log"
 if [ -n "${QUICK:-}" ]; then
-  run "$PY" bench/bench_gpu.py --presets seed colab-t4 --variants eager-bf16 compiled-bf16 compiled-fp16 --steps 10 \
+  run "$PY" bench/bench_gpu.py --presets tinystories-30m colab-t4 --variants eager-bf16 compiled-bf16 compiled-fp16 --steps 10 \
       --json "$OUT/bench_gpu.json" 2>&1 | tee "$OUT/bench_gpu.log"
 else
   run "$PY" bench/bench_gpu.py --json "$OUT/bench_gpu.json" 2>&1 | tee "$OUT/bench_gpu.log"

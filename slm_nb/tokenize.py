@@ -210,9 +210,3 @@ def prepare_cli(
     except Exception as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-
-# %% ../nbs/02_tokenization.ipynb #47671ef3
-# Temporary aliases for slm_nb.train, which still imports these names: to be removed once train.py
-# uses finished_corpus and slm_nb.files.remove_stale_tmp.
-_finished = finished_corpus
-def _remove_stale_tmp(out, pattern=None): return remove_stale_tmp(out, *_FILES) if pattern is None else remove_stale_tmp(out, pattern=pattern)

@@ -1,4 +1,4 @@
-"""Training recipe: slm_nb's (`slm_nb.optim`) against the seeds' recipe, same model, data and compute (notebook 08).
+"""Training recipe: slm_nb's (`slm_nb.optim`) against the original recipe, same model, data and compute (notebook 08).
 
 Both recipes train the `cpu-demo` model shape (4 layers x 4 heads x 128 wide, block 128, batch 16 x 1
 micro-batch, GPT-2 vocabulary, float32 on CPU) from the same initial weights on the same training batches
@@ -11,20 +11,20 @@ step is recorded per recipe. Both are evaluated every `--eval_every` steps with
   betas (0.9, 0.95)), `get_lr` (linear warmup to `learning_rate`, cosine down to `min_lr`, once per
   optimizer step) with the cpu-demo rates (2e-3 -> 2e-4, 10 warmup steps), grad clip 1.0 applied by
   `clip_and_step`, dropout 0.0 (cpu-demo's).
-- seeds: as their READMEs write it: `AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95),
+- original: as its description writes it: `AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95),
   weight_decay=0.1, eps=1e-9)` (every parameter decayed), `SequentialLR([LinearLR(total_iters=warmup),
   CosineAnnealingLR(T_max=max_iters - warmup, eta_min=5e-4)], milestones=[warmup])` (so the rate climbs
   from 1e-4/3 to 1e-4, then *rises* along a cosine to 5e-4), `scheduler.step()` after every micro-batch,
-  `clip_grad_norm_(0.5)` (before any unscale: a no-op difference in float32), dropout 0.1. The seeds' run
+  `clip_grad_norm_(0.5)` (before any unscale: a no-op difference in float32), dropout 0.1. The original recipe's run
   lengths (20,000 micro-batches, 1,000 of them warmup) are scaled to this run keeping their proportions:
   max_iters = steps x grad_accum micro-batches, warmup = 5 % of that.
 
 Corpora: the built-in synthetic stories (`prepare('synthetic', tmp)`) and the real TinyStories sample
 (`prepare(path, tmp)`); tokenized into temporary folders, never into the project.
 
-    python bench/recipe_vs_seed.py [--steps 150] [--eval_every 15] [--eval_iters 4] [--threads N] [--real PATH]
+    python bench/recipe_vs_original.py [--steps 150] [--eval_every 15] [--eval_iters 4] [--threads N] [--real PATH]
 
-Writes bench/recipe_vs_seed.json and bench/recipe_vs_seed.png (next to this script).
+Writes bench/recipe_vs_original.json and bench/recipe_vs_original.png (next to this script).
 """
 import argparse, json, math, os, platform, statistics, sys, tempfile, time
 from pathlib import Path
@@ -42,8 +42,8 @@ from slm_nb.tokenize import prepare
 HERE = Path(__file__).resolve().parent
 REAL_DEFAULT = '/work/shared/data/tinystories_sample.txt'
 
-# the seeds' recipe, from their READMEs (see shared/seeds/)
-SEED = dict(learning_rate=1e-4, min_lr=5e-4, max_iters=20_000, warmup_steps=1_000, weight_decay=0.1,
+# the original recipe, as its description gives it
+ORIGINAL = dict(learning_rate=1e-4, min_lr=5e-4, max_iters=20_000, warmup_steps=1_000, weight_decay=0.1,
             betas=(0.9, 0.95), eps=1e-9, grad_clip=0.5, dropout=0.1)
 
 
@@ -73,21 +73,21 @@ class Ours:
         return total / cfg.grad_accum_steps
 
 
-class Seeds:
-    "The seeds' recipe: one AdamW group, a rising 'cosine', the scheduler stepped on every micro-batch, clip 0.5."
-    name = 'seeds'
+class Original:
+    "The original recipe: one AdamW group, a rising 'cosine', the scheduler stepped on every micro-batch, clip 0.5."
+    name = 'original'
     def __init__(self, cfg, init_state, steps):
         self.cfg = cfg
-        self.model = GPT(GPTConfig(**{**cfg.model_config(), 'dropout': SEED['dropout']}))
+        self.model = GPT(GPTConfig(**{**cfg.model_config(), 'dropout': ORIGINAL['dropout']}))
         self.model.load_state_dict(init_state)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=SEED['learning_rate'], betas=SEED['betas'],
-                                     weight_decay=SEED['weight_decay'], eps=SEED['eps'])
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=ORIGINAL['learning_rate'], betas=ORIGINAL['betas'],
+                                     weight_decay=ORIGINAL['weight_decay'], eps=ORIGINAL['eps'])
         self.accum = cfg.grad_accum_steps
         # their schedule counts micro-batches; keep its proportions over this run's micro-batches
         self.max_iters = steps * self.accum
-        self.warmup = max(1, round(self.max_iters * SEED['warmup_steps'] / SEED['max_iters']))
+        self.warmup = max(1, round(self.max_iters * ORIGINAL['warmup_steps'] / ORIGINAL['max_iters']))
         warm = torch.optim.lr_scheduler.LinearLR(self.opt, total_iters=self.warmup)
-        decay = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=self.max_iters - self.warmup, eta_min=SEED['min_lr'])
+        decay = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=self.max_iters - self.warmup, eta_min=ORIGINAL['min_lr'])
         self.sched = torch.optim.lr_scheduler.SequentialLR(self.opt, schedulers=[warm, decay], milestones=[self.warmup])
         self.scaler = torch.amp.GradScaler('cpu', enabled=False)   # their fp16 scaler; disabled in float32
         self.sampler = torch.Generator().manual_seed(cfg.seed)
@@ -104,10 +104,10 @@ class Seeds:
             total += loss.item()
             self.micro += 1
             if self.micro % self.accum == 0 or self.micro == self.max_iters:
-                nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=SEED['grad_clip'])  # before unscale, as they do
+                nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=ORIGINAL['grad_clip'])  # before unscale, as the original does
                 self.scaler.step(self.opt); self.scaler.update()
                 self.opt.zero_grad(set_to_none=True)
-            self.sched.step()                       # every micro-batch, as they do
+            self.sched.step()                       # every micro-batch, as the original does
         self.lrs.append(lr)
         return total / self.accum
 
@@ -133,7 +133,7 @@ def run_corpus(label, source, tmp, a, base):
     torch.manual_seed(cfg.seed)
     init = GPT(GPTConfig(**cfg.model_config())).state_dict()           # the same initial weights for both
     init = {k: v.clone() for k, v in init.items()}
-    recipes = [Ours(cfg, init), Seeds(cfg, init, a.steps)]
+    recipes = [Ours(cfg, init), Original(cfg, init, a.steps)]
     splits = {'train': train_data, 'validation': val_data}
     curves = {r.name: [] for r in recipes}
     times = {r.name: [] for r in recipes}
@@ -150,7 +150,7 @@ def run_corpus(label, source, tmp, a, base):
         print(f"step {step:4d} | " + " | ".join(f"{n}: val {c[-1]['val_loss']:.4f} train {c[-1]['train_loss']:.4f}"
                                                  for n, c in curves.items()), flush=True)
 
-    torch.manual_seed(cfg.seed)    # dropout draws (the seeds' recipe only)
+    torch.manual_seed(cfg.seed)    # dropout draws (the original recipe only)
     evaluate(0)
     for step in range(1, a.steps + 1):
         order = recipes if step % 2 else recipes[::-1]    # alternate who goes first
@@ -167,7 +167,7 @@ def run_corpus(label, source, tmp, a, base):
                lr={r.name: r.lrs for r in recipes},
                step_time_s={n: dict(median=statistics.median(v), mean=statistics.fmean(v), total=sum(v),
                                     all=[round(x, 4) for x in v]) for n, v in times.items()},
-               seeds_schedule=dict(max_iters_micro=recipes[1].max_iters, warmup_micro=recipes[1].warmup),
+               original_schedule=dict(max_iters_micro=recipes[1].max_iters, warmup_micro=recipes[1].warmup),
                elapsed_s=time.perf_counter() - t0)
     for n, v in times.items():
         print(f"{label} {n}: median {statistics.median(v)*1000:.0f} ms/step, total {sum(v):.0f} s; "
@@ -180,7 +180,7 @@ def plot(res, path):
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(res['corpora']), figsize=(6 * len(res['corpora']), 4.2), squeeze=False)
     axes = axes[0]
-    style = {'slm_nb': dict(color='C0', label='slm_nb recipe'), 'seeds': dict(color='C3', label="seeds' recipe")}
+    style = {'slm_nb': dict(color='C0', label='slm_nb recipe'), 'original': dict(color='C3', label='original recipe')}
     for ax, (label, c) in zip(axes, res['corpora'].items()):
         for name, pts in c['curves'].items():
             s = [p['step'] for p in pts]
@@ -204,7 +204,7 @@ def main():
     p.add_argument('--corpora', default='synthetic,tinystories_sample', help='which corpora, comma-separated')
     p.add_argument('--merge', nargs='+', default=None, help='only combine the corpora of these result JSONs into --out')
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s choice)')
-    p.add_argument('--out', default=str(HERE/'recipe_vs_seed'), help='output path without extension')
+    p.add_argument('--out', default=str(HERE/'recipe_vs_original'), help='output path without extension')
     a = p.parse_args()
     if not Path(a.real).is_file(): sys.exit(f"real text {a.real} not found: pass --real PATH (a .txt of stories)")
     if a.merge: return merge(a.merge, a.out)
@@ -226,12 +226,12 @@ def main():
                                                  f'cosine to {base.min_lr} at step {base.decay_iters}, per optimizer step',
                                         weight_decay=base.weight_decay, betas=list(base.betas), eps=base.eps,
                                         grad_clip=base.grad_clip, dropout=base.dropout),
-                            seeds=dict(optimizer='AdamW(model.parameters()) (every parameter decayed)',
+                            original=dict(optimizer='AdamW(model.parameters()) (every parameter decayed)',
                                        schedule='SequentialLR(LinearLR(total_iters=warmup), CosineAnnealingLR('
                                                 'T_max=max_iters-warmup, eta_min=5e-4)) from lr 1e-4, per micro-batch; '
                                                 'warmup = 5% of the run as in 1,000/20,000',
-                                       weight_decay=SEED['weight_decay'], betas=list(SEED['betas']), eps=SEED['eps'],
-                                       grad_clip=SEED['grad_clip'], dropout=SEED['dropout'])),
+                                       weight_decay=ORIGINAL['weight_decay'], betas=list(ORIGINAL['betas']), eps=ORIGINAL['eps'],
+                                       grad_clip=ORIGINAL['grad_clip'], dropout=ORIGINAL['dropout'])),
                corpora={})
     with tempfile.TemporaryDirectory() as tmp:
         for label, src in (('synthetic', 'synthetic'), ('tinystories_sample', a.real)):
@@ -261,12 +261,12 @@ def merge(paths, out):
 
 
 def table(res):
-    print(f"\n| corpus | slm_nb val loss | seeds' val loss | slm_nb ms/step | seeds ms/step |")
+    print(f"\n| corpus | slm_nb val loss | original val loss | slm_nb ms/step | original ms/step |")
     print("|---|---:|---:|---:|---:|")
     for label, c in res['corpora'].items():
         v = {n: c['curves'][n][-1]['val_loss'] for n in c['curves']}
         t = {n: c['step_time_s'][n]['median'] * 1000 for n in c['step_time_s']}
-        print(f"| {label} | {v['slm_nb']:.4f} | {v['seeds']:.4f} | {t['slm_nb']:.0f} | {t['seeds']:.0f} |")
+        print(f"| {label} | {v['slm_nb']:.4f} | {v['original']:.4f} | {t['slm_nb']:.0f} | {t['original']:.0f} |")
 
 
 if __name__ == '__main__': main()
