@@ -21,7 +21,7 @@ from slm_nb.train import train, read_history
 VARIANTS = {'eager-bf16': (False, 'bfloat16'), 'compiled-bf16': (True, 'bfloat16'),
             'eager-fp16': (False, 'float16'), 'compiled-fp16': (True, 'float16'),
             'eager-fp32': (False, 'float32'), 'compiled-fp32': (True, 'float32')}
-TRAIN_PRESETS = ['seed', 'colab-t4', 'colab-a100']
+TRAIN_PRESETS = ['tinystories-30m', 'colab-t4', 'colab-a100']
 
 def machine() -> str:
     p = torch.cuda.get_device_properties(0)
