@@ -11,11 +11,11 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from .config import _canonical_dtype
+from .config import canonical_dtype
 
 # %% auto #0
-__all__ = ['configure_optimizer', 'get_lr', 'set_lr', 'autocast_context', 'make_grad_scaler', 'load_scaler_state', 'enable_tf32',
-           'clip_and_step']
+__all__ = ['configure_optimizer', 'get_lr', 'set_lr', 'torch_dtype', 'autocast_context', 'make_grad_scaler', 'load_scaler_state',
+           'enable_tf32', 'clip_and_step']
 
 # %% ../nbs/07_optim.ipynb #a765c546
 def _to_cfg_args(first, names):
@@ -86,20 +86,19 @@ def set_lr(optimizer:torch.optim.Optimizer, # the optimizer to update
     return lr
 
 # %% ../nbs/07_optim.ipynb #d38d35cf
-_DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
-
-def _torch_dtype(dtype):
-    "The torch dtype for a resolved dtype name (any spelling `slm_nb.config` accepts) or a torch.dtype."
-    if isinstance(dtype, torch.dtype): return dtype
-    d = _canonical_dtype(dtype)
+def torch_dtype(name, # a resolved precision in any spelling `slm_nb.config` accepts ('bf16', 'float32', ...), or a torch.dtype
+               ) -> torch.dtype:
+    "The `torch.dtype` for a precision name: 'float32', 'bfloat16' or 'float16'."
+    if isinstance(name, torch.dtype): return name
+    d = canonical_dtype(name)
     if d == 'auto': raise ValueError("dtype 'auto' must be resolved first (slm_nb.config.resolve_dtype): resolve 'auto' first")
-    return _DTYPES[d]
+    return {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[d]
 
 def autocast_context(device_type:str, # 'cuda', 'cpu' (a 'cuda:0' or torch.device works too)
                      dtype, # 'float32', 'bfloat16', 'float16' or a torch.dtype
                     ):
     "The context the forward pass (training and evaluation) runs under: `torch.autocast`, or a no-op for float32."
-    dt, dev = _torch_dtype(dtype), str(device_type).split(':')[0]
+    dt, dev = torch_dtype(dtype), str(device_type).split(':')[0]
     return nullcontext() if dt == torch.float32 else torch.autocast(device_type=dev, dtype=dt)
 
 # %% ../nbs/07_optim.ipynb #07a9242e
@@ -108,7 +107,7 @@ def make_grad_scaler(dtype, # the resolved training dtype
                     ) -> torch.amp.GradScaler:
     "A `GradScaler` that is enabled only for float16 on CUDA (a no-op pass-through otherwise)."
     dev = str(device_type).split(':')[0]
-    return torch.amp.GradScaler(dev, enabled=(_torch_dtype(dtype) == torch.float16 and dev == 'cuda'))
+    return torch.amp.GradScaler(dev, enabled=(torch_dtype(dtype) == torch.float16 and dev == 'cuda'))
 
 # %% ../nbs/07_optim.ipynb #a63523c5
 def load_scaler_state(scaler:torch.amp.GradScaler, # the scaler of the resumed run
@@ -140,3 +139,7 @@ def clip_and_step(optimizer:torch.optim.Optimizer, # holds the parameters being 
     scaler.update()
     if zero_grad: optimizer.zero_grad(set_to_none=True)
     return norm
+
+# %% ../nbs/07_optim.ipynb #1cea09f1
+# TEMPORARY alias for callers not yet switched to `torch_dtype` (slm_nb.generate, nbs/10_inference): remove with them.
+_DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
