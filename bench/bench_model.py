@@ -3,9 +3,8 @@
 1. Training step (forward, backward, AdamW step) on the seeds' configuration
    (6 layers x 384, 6 heads, vocab 50257, block 128, dropout 0.1), tokens/s.
 2. Generation of 200 new tokens (greedy) at batch 1 and 8, same configuration with block_size 256
-   so prompt + 200 tokens fit without cropping: our KV cache vs the same cache with every Linear
-   through plain `F.linear` vs the naive recompute loop vs `transformers`' `generate` with its own
-   cache (same weights, via `GPT.to_hf`). `--prompt` and `--block-size` change the context length.
+   so prompt + 200 tokens fit without cropping: our KV cache vs the naive recompute loop vs
+   `transformers`' `generate` with its own cache (same weights, via `GPT.to_hf`). `--prompt` and `--block-size` change the context length.
 
 Peers run interleaved (one of each per round) and we report medians over the rounds.
 
@@ -107,7 +106,6 @@ def first_divergence(model, a, b):
 
 def bench_generate(args):
     from transformers import GPT2LMHeadModel  # noqa: F401  (to_hf needs it)
-    from slm_nb.model import Linear
     cfg = GPTConfig(block_size=args.block_size, dropout=0.0)
     n_new, T0 = args.new_tokens, args.prompt
     if T0 + n_new > cfg.block_size: sys.exit(f"--prompt {T0} + --new-tokens {n_new} must fit in --block-size {cfg.block_size}")
@@ -115,30 +113,25 @@ def bench_generate(args):
     torch.manual_seed(0)
     ours = GPT(cfg).eval()
     hf = ours.to_hf().eval()
-    few_rows = Linear.few_rows
     for B in args.gen_batches:
         prompt = torch.randint(0, cfg.vocab_size, (B, T0))
         out = {}
         def run_ours(): out['ours'] = ours.generate(prompt, n_new, temperature=0)
-        def run_plain():                               # the same cache, every Linear through F.linear
-            Linear.few_rows = 0
-            try: out['plain'] = ours.generate(prompt, n_new, temperature=0)
-            finally: Linear.few_rows = few_rows
         def run_naive(): out['naive'] = naive_generate(ours, prompt, n_new, temperature=0)
         def run_hf():
             with torch.inference_mode():
                 out['hf'] = hf.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=n_new,
                                         min_new_tokens=n_new, do_sample=False, pad_token_id=0)
-        peers = {'ours (KV cache)': run_ours, 'ours, KV cache, Linear = F.linear': run_plain,
+        peers = {'ours (KV cache)': run_ours,
                  'transformers generate (its cache)': run_hf, 'naive recompute': None if args.skip_naive else run_naive}
-        run_ours(); run_hf(); run_plain()              # warm-up
+        run_ours(); run_hf()              # warm-up
         print(f"batch {B}:")
         times = interleaved(peers, args.rounds)
         med = {k: statistics.median(v) for k, v in times.items() if v}
         print(f"\n| generate {n_new} tokens, batch {B} | median s | ms/token | tokens/s | ours is faster by |\n|---|---:|---:|---:|---:|")
         for k, m in med.items():
             print(f"| {k} | {m:.2f} | {1e3 * m / n_new:.1f} | {B * n_new / m:,.0f} | {m / med['ours (KV cache)']:.1f}x |")
-        for name in ('naive', 'plain', 'hf'):
+        for name in ('naive', 'hf'):
             if name not in out: continue
             d = first_divergence(ours, out['ours'], out[name].cpu())
             print(f"greedy tokens, ours vs {name}: " + ("identical" if d is None else
