@@ -348,7 +348,3 @@ def config_from_cli(argv:list=None, # arguments, e.g. ['--preset', 'test', '--ma
     preset = args.pop('preset', 'tinystories-30m')
     if 'betas' in args: args['betas'] = ','.join(args['betas'])
     return get_preset(preset, **args)
-
-# %% ../nbs/06_config.ipynb #f24a5956
-# TEMPORARY alias for callers not yet switched to the public name (slm_nb.generate, nbs/10_inference): remove with them.
-_canonical_dtype = canonical_dtype

@@ -17,9 +17,9 @@ import torch
 from fastcore.script import call_parse, store_true
 
 from .tokenize import gpt2_encoding, EOT
-from .model import GPT, _check_generate_args
-from .config import resolve_device, resolve_dtype, _canonical_dtype
-from .optim import _DTYPES
+from .model import GPT, check_generate_args
+from .config import resolve_device, resolve_dtype, canonical_dtype
+from .optim import torch_dtype
 from .files import load_checkpoint
 
 # %% ../nbs/10_inference.ipynb #c64bdc65
@@ -40,7 +40,7 @@ def _check_knobs(model:GPT, max_new_tokens, temperature, top_k, top_p, repetitio
     if not isinstance(model, GPT): raise TypeError(f"model must be a slm_nb GPT (see load_model), got {type(model).__name__}")
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
         raise ValueError(f"temperature must be a number >= 0 (0 is greedy), got {temperature!r}")
-    _check_generate_args(torch.zeros(1, 1, dtype=torch.long), max_new_tokens, temperature, top_k, top_p, None,
+    check_generate_args(torch.zeros(1, 1, dtype=torch.long), max_new_tokens, temperature, top_k, top_p, None,
                          model.config.block_size)
     repetition_penalty_processor(repetition_penalty)                       # raises on a bad penalty
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -138,14 +138,14 @@ def stream_text(model:GPT, # a model (see `load_model`), or a path to load one f
     return pieces()
 
 # %% ../nbs/10_inference.ipynb #7cd1fdc0
-def _torch_dtype(dtype, device:str) -> torch.dtype:
+def _load_dtype(dtype, device:str) -> torch.dtype:
     "The torch dtype for a `load_model` dtype setting on `device` (warns about float16 on a CPU)."
     if dtype is None: return torch.float32
-    key = _canonical_dtype(dtype)                     # one table of names for the whole package
+    key = canonical_dtype(dtype)                      # one table of names for the whole package
     if key == 'auto': key = 'float32' if not device.startswith('cuda') else resolve_dtype('auto', device)
     if key == 'float16' and not device.startswith(('cuda', 'mps')):
         warnings.warn(f"float16 on {device!r} works but is slower than float32 there; it is meant for GPUs")
-    return _DTYPES[key]
+    return torch_dtype(key)
 
 def _read_pt(path:Path) -> GPT:
     "A model from a .pt file: our checkpoint format first, then nanoGPT's."
@@ -183,7 +183,7 @@ def load_model(source, # a checkpoint (.pt: ours or nanoGPT's), a run folder (be
               ) -> GPT:
     "A `GPT` in eval mode on `device`, read safely (weights only) from any of the formats this project knows."
     device = resolve_device(device)
-    tdtype = _torch_dtype(dtype, device)
+    tdtype = _load_dtype(dtype, device)
     path = Path(source).expanduser()
     if not path.exists(): raise FileNotFoundError(f"no model at {path}: give a checkpoint file, a run folder, or a Hugging Face folder")
     if path.is_dir():

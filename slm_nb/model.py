@@ -557,6 +557,3 @@ def naive_generate(model:GPT, # the model to sample from
             idx = torch.cat([idx, sample_next(logits, temperature, top_k, top_p, generator)], dim=1)
     model.train(was_training)
     return idx.clone()
-
-# %% ../nbs/04_model.ipynb #d8c301bc
-_check_generate_args = check_generate_args   # TEMPORARY alias: slm_nb.generate still imports the old private name

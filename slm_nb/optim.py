@@ -139,7 +139,3 @@ def clip_and_step(optimizer:torch.optim.Optimizer, # holds the parameters being 
     scaler.update()
     if zero_grad: optimizer.zero_grad(set_to_none=True)
     return norm
-
-# %% ../nbs/07_optim.ipynb #1cea09f1
-# TEMPORARY alias for callers not yet switched to `torch_dtype` (slm_nb.generate, nbs/10_inference): remove with them.
-_DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}

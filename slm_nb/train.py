@@ -320,7 +320,7 @@ def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resum
 def _cli_config(argv) -> TrainConfig:
     "The config a command line asks for: a preset plus flags, or with --resume the checkpoint's settings plus flags."
     given = vars(config_parser().parse_args(argv))
-    preset = given.pop('preset', 'seed')
+    preset = given.pop('preset', 'tinystories-30m')
     if 'betas' in given: given['betas'] = ','.join(given['betas'])
     if not given.get('resume'): return get_preset(preset, **given)
     out_dir = Path(given.get('out_dir') or get_preset(preset).out_dir)
