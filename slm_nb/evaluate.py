@@ -12,7 +12,7 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .batch import get_batch
 from .model import GPT

@@ -20,6 +20,7 @@ from .tokenize import gpt2_encoding, EOT
 from .model import GPT, check_generate_args
 from .config import resolve_device, resolve_dtype, canonical_dtype
 from .optim import torch_dtype
+from .cli import command_errors
 from .files import load_checkpoint
 
 # %% ../nbs/10_inference.ipynb #c64bdc65
@@ -213,7 +214,7 @@ def generate_cli(
 ):
     "Generate text from a trained model (see `slm-generate --help`)."
     def note(w): print(f"slm-generate: note: {w.message}", file=sys.stderr)
-    try:
+    with command_errors('slm-generate'):
         if ckpt is None: raise ValueError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt) or run folder")
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
             raise ValueError(f"num_samples must be an integer >= 1, got {num_samples!r}")
@@ -237,9 +238,3 @@ def generate_cli(
                 else: print(generate_text(model, prompt, seed=s, **knobs), flush=True)
                 for w in caught: note(w)
                 caught.clear()
-    except KeyboardInterrupt:
-        print("\nslm-generate: interrupted", file=sys.stderr); sys.exit(130)
-    except BrokenPipeError: sys.exit(0)                                     # e.g. piped into `head`
-    except (ValueError, TypeError, KeyError, OSError, RuntimeError, ImportError) as e:
-        msg = ' '.join(str(e).split()) or type(e).__name__
-        print(f"slm-generate: error: {msg}", file=sys.stderr); sys.exit(2)

@@ -17,6 +17,7 @@ from fastcore.script import call_parse, store_true
 
 import slm_nb
 from .data import load_stories
+from .cli import command_errors
 from .files import atomic_write, check_writable, remove_stale_tmp
 from .prepare_fast import encode_joined, write_tokens
 
@@ -200,13 +201,7 @@ def prepare_cli(
     quiet:store_true=False, # no progress bars or messages
 ):
     "Tokenize a story source with GPT-2's BPE into OUT/train.bin, OUT/validation.bin and OUT/meta.json."
-    try:
+    with command_errors('slm-prepare', interrupted="interrupted; finished files in the output folder were left as they were"):
         if out is None: raise ValueError("--out is required: the folder to write train.bin, validation.bin and meta.json into")
         prepare(data, out, val_fraction=val_fraction, seed=seed, n_stories=n_stories, num_proc=num_proc,
                 force=force, quiet=quiet)
-    except KeyboardInterrupt:
-        print("error: interrupted; finished files in the output folder were left as they were", file=sys.stderr)
-        sys.exit(130)
-    except Exception as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)

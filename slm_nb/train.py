@@ -26,6 +26,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
+from .cli import command_errors
 from .files import (CKPT_FORMAT, save_checkpoint, load_checkpoint, read_history, History, check_writable,
                           remove_stale_tmp)
 from .tokenize import prepare, gpt2_encoding, EOT, finished_corpus
@@ -354,25 +355,17 @@ def _report(result:dict):
     for s in sample_stories(result['model']): print(s, end='\n\n')
     print(f"best validation loss {result['best_val_loss']:.4f} (perplexity {perplexity(result['best_val_loss']):.2f})")
     print(f"checkpoints: {result['best']} (best), {result['last']} (last); history: {result['history']}")
-    try:
-        from slm_nb.plots import save_loss_plot   # the next step of the tutorial, when installed
-        print(f"loss plot:   {save_loss_plot(result['history'])}")
-    except ImportError: pass
+    print(f"plot the losses with: python -m slm_nb.plots {result['out_dir']}")
     print(f"generate more with: slm-generate --ckpt {result['best']} --prompt \"Once upon a time\"")
 
 # %% ../nbs/08_training.ipynb #325d3ffa
 def train_cli(argv:list=None, # command-line arguments; None: sys.argv[1:]
              ):
     "Train a small GPT (see `slm-train --help`)."
-    try:
-        cfg = _cli_config(argv)
-        result = train(cfg)
+    with command_errors('slm-train'):
+        result = train(_cli_config(argv))
         if result['interrupted']: sys.exit(130)
         if dist_info()[0] == 0: _report(result)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr); sys.exit(130)
-    except (ValueError, OSError, RuntimeError, FloatingPointError, ImportError) as e:
-        print(f"slm-train: error: {e}", file=sys.stderr); sys.exit(2)
 
 # %% ../nbs/08_training.ipynb #59a93ceb
 if __name__ == '__main__' and '__file__' in globals():   # `python -m slm_nb.train` (and torchrun), not a notebook

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The README's main job, shortened: slm-train --preset cpu-demo from an empty folder (prepares the
-# synthetic corpus, trains, prints stories, writes checkpoints and a loss plot), then slm-generate
+# synthetic corpus, trains, prints stories, writes checkpoints), the loss plot it suggests, then slm-generate
 # on the checkpoint it wrote.
 set -euo pipefail
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cd "$work"
 slm-train --preset cpu-demo --max_iters 20 --eval_interval 10 | tee train.log
+python -m slm_nb.plots out/cpu-demo
 for f in out/cpu-demo/best.pt out/cpu-demo/last.pt out/cpu-demo/history.csv out/cpu-demo/loss.png data/synthetic/train.bin; do
   [ -s "$f" ] || { echo "missing after slm-train: $f"; exit 1; }
 done
