@@ -13,9 +13,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 
+from .performance import lm_head_loss, chunked_loss_ok
+
 # %% auto #0
-__all__ = ['GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'lm_head_loss', 'KVCache', 'check_generate_args',
-           'sample_next', 'naive_generate']
+__all__ = ['GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'KVCache', 'check_generate_args', 'sample_next',
+           'naive_generate']
 
 # %% ../nbs/04_model.ipynb #86d916f7
 @dataclass
@@ -111,7 +113,8 @@ def _check_idx(idx, start, config):
     if not isinstance(idx, torch.Tensor) or idx.dim() != 2 or idx.dtype not in (torch.long, torch.int):
         raise ValueError(f"idx must be an integer tensor of shape (B, T), got "
                          f"{getattr(idx, 'dtype', type(idx).__name__)} {tuple(getattr(idx, 'shape', ()))}")
-    if idx.device.type == 'cpu': _check_token_ids(idx, config.vocab_size)   # on a GPU: no host sync per batch
+    if idx.device.type == 'cpu' and not torch.compiler.is_compiling():   # on a GPU: no host sync per batch;
+        _check_token_ids(idx, config.vocab_size)                          # compiled: no graph break
     if start + idx.shape[1] > config.block_size:
         raise ValueError(f"sequence of {start + idx.shape[1]} tokens is longer than block_size={config.block_size}: "
                          f"crop the input to its last {config.block_size} tokens")
@@ -159,86 +162,11 @@ class GPT(nn.Module):
         x = self.transformer.ln_f(x)                                          # (B, T, C)
         if kv_cache is not None: kv_cache.pos += T
         if targets is None: return self.lm_head(x[:, [-1], :]), None          # (B, 1, V)
-        if not return_logits and _chunked_loss_ok(x, self.lm_head.weight):   # loss only, (B, T, V) never stored
+        if not return_logits and chunked_loss_ok(x, self.lm_head.weight):   # loss only, (B, T, V) never stored
             return None, lm_head_loss(x.reshape(B * T, -1), self.lm_head.weight, targets.reshape(-1))
         logits = self.lm_head(x)                                              # (B, T, V)
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
         return (logits if return_logits else None), loss
-
-# %% ../nbs/04_model.ipynb #79e93495
-def _autocast_dtype(device_type):
-    "The dtype autocast computes matmuls in on `device_type`, or None when autocast is off."
-    try:
-        return torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else None
-    except (TypeError, AttributeError):                       # torch < 2.4
-        if device_type == 'cuda' and torch.is_autocast_enabled(): return torch.get_autocast_gpu_dtype()
-        if device_type == 'cpu' and torch.is_autocast_cpu_enabled(): return torch.get_autocast_cpu_dtype()
-        return None
-
-# %% ../nbs/04_model.ipynb #33f5f481
-def _head_loss_chunks(x, weight, targets, chunk, dtype, grads):
-    "Mean cross-entropy of `x @ weight.T` against `targets` (-1 ignored), and optionally its gradients."
-    N, C = x.shape
-    valid = targets != -1
-    n = valid.sum()
-    w = weight.to(dtype)
-    loss = torch.zeros((), device=x.device, dtype=torch.float32)
-    gx = torch.empty(N, C, device=x.device, dtype=dtype) if grads else None
-    gw = torch.zeros(weight.shape, device=x.device, dtype=torch.float32) if grads else None
-    for s in range(0, N, chunk):
-        xc, tc, vc = x[s:s + chunk].to(dtype), targets[s:s + chunk], valid[s:s + chunk]
-        logp = torch.log_softmax((xc @ w.t()).float(), dim=-1)                   # (n, V)
-        tg = tc.clamp(min=0).unsqueeze(1)                                       # ignored rows point at token 0...
-        loss -= (logp.gather(1, tg).squeeze(1) * vc).sum()                      # ...and are masked out here
-        if not grads: continue
-        p = logp.exp_()                                                         # softmax, in place
-        p.scatter_add_(1, tg, -vc.unsqueeze(1).to(p.dtype))                     # minus one at the target
-        p.mul_(vc.unsqueeze(1))                                                 # ignored rows: no gradient (no host sync)
-        p = p.to(dtype)
-        torch.mm(p, w, out=gx[s:s + chunk])                                     # (n, C)
-        if dtype == torch.float32: gw.addmm_(p.t(), xc)                         # (V, C)
-        else: gw.add_(p.t() @ xc)
-    inv = 1.0 / n.clamp(min=1)
-    return loss / n, (gx * inv if grads else None), (gw.mul_(inv) if grads else None)
-
-class _HeadLoss(torch.autograd.Function):
-    "Head + cross-entropy with the gradients computed chunk by chunk during the forward pass."
-    @staticmethod
-    def forward(ctx, x, weight, targets, chunk, dtype):
-        loss, gx, gw = _head_loss_chunks(x, weight, targets, chunk, dtype, grads=True)
-        ctx.save_for_backward(gx.to(x.dtype), gw.to(weight.dtype))
-        return loss
-
-    @staticmethod
-    def backward(ctx, g):
-        gx, gw = ctx.saved_tensors
-        return gx * g, gw * g, None, None, None
-
-# %% ../nbs/04_model.ipynb #715c70a9
-def lm_head_loss(x:torch.Tensor, # final hidden states (N, C)
-                 weight:torch.Tensor, # the head's weight (V, C)
-                 targets:torch.Tensor, # target token ids (N,); -1 is ignored
-                 chunk_size:int|None=None, # rows per chunk; default keeps a chunk's logits near 64 MB
-                )->torch.Tensor:
-    "Mean cross-entropy of the logits `x @ weight.T`, computed in chunks so the (N, V) logits are never stored."
-    if x.dim() != 2 or targets.shape != x.shape[:1]:
-        raise ValueError(f"lm_head_loss needs x (N, C) and targets (N,), got {tuple(x.shape)} and {tuple(targets.shape)}")
-    chunk = chunk_size or max(1, 2**24 // weight.shape[0])
-    dtype = _autocast_dtype(x.device.type) or x.dtype
-    with torch.autocast(x.device.type, enabled=False):
-        if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
-            return _HeadLoss.apply(x, weight, targets, chunk, dtype)
-        return _head_loss_chunks(x, weight, targets, chunk, dtype, grads=False)[0]
-
-# %% ../nbs/04_model.ipynb #4f15bbc8
-def _chunked_loss_ok(x:torch.Tensor, # the final hidden states
-                     weight:torch.Tensor, # the head's weight
-                    )->bool:
-    "Whether `lm_head_loss` gives the same loss and gradients as `F.cross_entropy` here (no float16 scaling, not compiling)."
-    if torch.compiler.is_compiling(): return False
-    needs_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
-    dtype = _autocast_dtype(x.device.type) or x.dtype
-    return not (needs_grad and dtype == torch.float16)
 
 # %% ../nbs/04_model.ipynb #3ff2f92c
 @patch
@@ -455,16 +383,15 @@ def sample_next(logits:torch.Tensor, # last-position logits (B, V)
                )->torch.Tensor:
     "Next token ids (B, 1): greedy, or sampled from the logits shaped by temperature, top-k and top-p."
     if temperature == 0: return logits.argmax(dim=-1, keepdim=True)
-    logits = logits.float() / temperature
+    logits, ids = logits.float() / temperature, None                       # ids: vocabulary index of each column
     if top_k is not None and top_k < logits.size(-1):
-        kth = torch.topk(logits, top_k, dim=-1).values[:, [-1]]             # (B, 1) k-th largest logit
-        logits = logits.masked_fill(logits < kth, float('-inf'))
+        logits, ids = torch.topk(logits, top_k, dim=-1)                     # (B, k), largest first: sample among k, not V
     if top_p is not None and top_p < 1.0:
-        srt, order = torch.sort(logits, dim=-1, descending=True)
-        probs = F.softmax(srt, dim=-1)
-        drop = probs.cumsum(dim=-1) - probs >= top_p                        # mass before this token already >= p
-        logits = logits.scatter(-1, order, srt.masked_fill(drop, float('-inf')))
-    return torch.multinomial(F.softmax(logits, dim=-1), num_samples=1, generator=generator)
+        if ids is None: logits, ids = torch.sort(logits, dim=-1, descending=True)
+        probs = F.softmax(logits, dim=-1)
+        logits = logits.masked_fill(probs.cumsum(dim=-1) - probs >= top_p, float('-inf'))  # mass before it already >= p
+    choice = torch.multinomial(F.softmax(logits, dim=-1), num_samples=1, generator=generator)  # (B, 1)
+    return choice if ids is None else ids.gather(-1, choice)
 
 # %% ../nbs/04_model.ipynb #f3fcaea3
 def _next_start(start, L, block_size, keep):

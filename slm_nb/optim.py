@@ -26,8 +26,9 @@ def _to_cfg_args(first, names):
     return [getattr(first, n) for n in names]
 
 def _fused_ok(device_type):
-    "Fused AdamW (one CUDA kernel for all parameters) when on CUDA and this PyTorch has it."
-    return device_type == 'cuda' and 'fused' in inspect.signature(torch.optim.AdamW).parameters
+    "Fused AdamW (one kernel for all parameters) where this PyTorch has it: CUDA, and the CPU from torch 2.4 on."
+    if 'fused' not in inspect.signature(torch.optim.AdamW).parameters: return False
+    return device_type == 'cuda' or (device_type == 'cpu' and torch.torch_version.TorchVersion(torch.__version__) >= '2.4')
 
 # %% ../nbs/07_optim.ipynb #b254823d
 def configure_optimizer(model:nn.Module, # the model (or a DDP / compiled wrapper of it)
@@ -35,7 +36,7 @@ def configure_optimizer(model:nn.Module, # the model (or a DDP / compiled wrappe
                         learning_rate:float=1e-3, # initial rate (the schedule sets it every step anyway)
                         betas:tuple=(0.9, 0.95), # AdamW moment coefficients
                         eps:float=1e-8, # AdamW denominator guard
-                        device_type:str=None, # 'cuda' uses fused AdamW; None: where the model's parameters are
+                        device_type:str=None, # fused AdamW where available (CUDA; CPU from torch 2.4); None: where the parameters are
                         verbose:bool=True, # print the group sizes
                        ) -> torch.optim.AdamW:
     "AdamW with weight decay on parameters of 2+ dimensions only (not on biases or LayerNorm weights)."
