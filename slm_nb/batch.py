@@ -23,7 +23,7 @@ def _open_bin(path) -> np.memmap:
     return np.memmap(p, dtype=np.uint16, mode="r")
 
 # %% ../nbs/03_batches.ipynb #72dd6966
-def load_split(data_dir, # folder written by `prepare` / `slm-prepare`
+def load_split(data_dir, # folder written by prepare / slm-prepare
                split:str="train", # 'train' or 'validation'
               ) -> np.memmap:
     "The token ids of `split` in `data_dir`, as a read-only uint16 memmap."
@@ -47,7 +47,7 @@ def load_split(data_dir, # folder written by `prepare` / `slm-prepare`
 def get_batch(data, # 1-D uint16 token ids (array or memmap), or the path of a .bin file
               batch_size:int, # windows per batch
               block_size:int, # tokens per window
-              device="cpu", # where `x` and `y` go ('cpu', 'cuda', 'cuda:1', a torch.device, ...)
+              device="cpu", # where x and y go ('cpu', 'cuda', 'cuda:1', a torch.device, ...)
               generator:torch.Generator=None, # a CPU generator for reproducible batches (None: torch's global one)
              ) -> tuple:
     "A random batch `(x, y)` of int64 windows, shape (batch_size, block_size); `y` is `x` shifted by one token."

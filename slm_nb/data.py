@@ -144,7 +144,7 @@ def _load_path(path, split, val_fraction, seed):
 # %% ../nbs/01_dataset.ipynb #27ae6890
 _HUB_DATASET = "roneneldan/TinyStories"
 
-def _hub_reachable(url=None, # default: TinyStories' dataset card on the endpoint `huggingface_hub` uses
+def _hub_reachable(url=None, # default: TinyStories' dataset card on the endpoint huggingface_hub uses
                    timeout:float=2.0, # give up after this many seconds
                   ) -> bool:
     "Whether a HEAD request to the Hugging Face Hub (or `url`) succeeds within `timeout` seconds."
@@ -230,7 +230,7 @@ def load_stories(source, # 'tinystories' (the Hub), 'synthetic' (built in), or a
                  val_fraction:float=0.05, # share of stories carved out for validation when the source has no validation split
                  seed:int=0, # seeds the synthetic stories and the carved split
                  n_stories:int=None, # at most this many stories (the first ones); synthetic: exactly this many (default 20,000 train / 1,000 validation)
-                ) -> list: # the stories, each a stripped non-empty `str`
+                ) -> list: # the stories, each a stripped non-empty str
     "The stories of `split` from `source`, as a list of strings."
     _check_split(split); _check_fraction(val_fraction)
     if n_stories is not None and (isinstance(n_stories, bool) or not isinstance(n_stories, int) or n_stories < 1):

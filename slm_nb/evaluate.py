@@ -18,13 +18,13 @@ from .batch import get_batch
 from .model import GPT
 
 # %% ../nbs/05_evaluation.ipynb #2ccbb046
-def estimate_loss(model:nn.Module, # `forward(idx, targets) -> (logits, loss)`; may be compiled or DDP-wrapped
+def estimate_loss(model:nn.Module, # forward(idx, targets) -> (logits, loss); may be compiled or DDP-wrapped
                   splits:dict, # split name -> 1-D uint16 token array (or .bin path), e.g. {'train': ..., 'validation': ...}
                   batch_size:int, # windows per batch
                   block_size:int, # tokens per window
                   eval_iters:int, # batches averaged per split
                   device='cpu', # where the model is
-                  ctx=None, # the training's autocast context (`slm_nb.optim.autocast_context`); None: no autocast
+                  ctx=None, # the training's autocast context (slm_nb.optim.autocast_context); None: no autocast
                   generator:torch.Generator=None, # draws the windows; None: a fresh one seeded with 0 (same windows every call)
                  ) -> dict: # split name -> mean loss
     "Mean loss of `model` over `eval_iters` random batches of each split, in eval mode and without gradients."
@@ -51,7 +51,7 @@ def estimate_loss(model:nn.Module, # `forward(idx, targets) -> (logits, loss)`; 
     return out
 
 # %% ../nbs/05_evaluation.ipynb #3f9572ac
-def perplexity(loss, # a mean cross-entropy in nats, or a dict of them (as `estimate_loss` returns)
+def perplexity(loss, # a mean cross-entropy in nats, or a dict of them (as estimate_loss returns)
               ):
     "exp(loss), for a number or for each value of a dict; inf where exp overflows."
     if isinstance(loss, dict): return {k: perplexity(v) for k, v in loss.items()}
@@ -59,7 +59,7 @@ def perplexity(loss, # a mean cross-entropy in nats, or a dict of them (as `esti
     return math.exp(loss) if loss < 709 else math.inf
 
 # %% ../nbs/05_evaluation.ipynb #2226c31b
-def evaluate_tokens(model:nn.Module, # `forward(idx, targets) -> (logits, loss)`, e.g. a `GPT`
+def evaluate_tokens(model:nn.Module, # forward(idx, targets) -> (logits, loss), e.g. a GPT
                     tokens, # 1-D token ids (a uint16 memmap, a numpy array or a tensor)
                     block_size:int=None, # tokens of context per window (default: the model's block_size)
                     batch_size:int=8, # windows per forward pass

@@ -33,7 +33,7 @@ def _fsync_dir(folder):
 @contextmanager
 def atomic_write(path, # the file to (re)place
                  mode:str="wb", # 'wb' for bytes, 'w' for text
-                 **kwargs, # passed to `open`, e.g. encoding='utf-8', newline=''
+                 **kwargs, # passed to open, e.g. encoding='utf-8', newline=''
                 ):
     "Open a temporary beside `path` for writing; on success fsync it and rename it onto `path`, on failure delete it."
     if mode not in ("w", "wt", "wb"): raise ValueError(f"atomic_write writes whole files: mode must be 'w' or 'wb', got {mode!r}")
@@ -93,7 +93,7 @@ def pid_alive(pid:int) -> bool:
 # %% ../nbs/files.ipynb #855a7b80
 def remove_stale_tmp(folder, # the folder to sweep
                      *names:str, # final file names whose temporaries to consider (all when none)
-                     pattern:re.Pattern=None, # instead of `names`: a regex whose group 1 is the writer's pid
+                     pattern:re.Pattern=None, # instead of names: a regex whose group 1 is the writer's pid
                     ) -> list:
     "Delete the temporaries in `folder` whose writer process has died; return the paths removed."
     pattern = pattern or tmp_pattern(*names)
@@ -131,7 +131,7 @@ def _why_unloadable(e:Exception, path:Path) -> str:
     return "it is not a PyTorch checkpoint (or it holds objects other than tensors and plain data)"
 
 # %% ../nbs/files.ipynb #4a8b0fc9
-def load_checkpoint(path, # a checkpoint written by `save_checkpoint` (e.g. out/last.pt)
+def load_checkpoint(path, # a checkpoint written by save_checkpoint (e.g. out/last.pt)
                     map_location='cpu', # where to put its tensors
                    ) -> dict:
     "Read a checkpoint safely (`weights_only=True`), with one clear error for a missing, truncated or foreign file."
@@ -149,7 +149,7 @@ def load_checkpoint(path, # a checkpoint written by `save_checkpoint` (e.g. out/
 # %% ../nbs/files.ipynb #0411d999
 HISTORY_COLUMNS = ['step', 'tokens', 'kind', 'train_loss', 'val_loss', 'lr', 'tokens_per_sec', 'mfu', 'elapsed_s']
 
-def read_history(path, # a history.csv written by `History`
+def read_history(path, # a history.csv written by History
                 ) -> list: # rows as dicts of numbers (None where empty)
     "Read a run's history; a last line cut short by a crash is dropped with a warning, any other damage is an error."
     path = Path(path)

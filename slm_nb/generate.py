@@ -75,7 +75,7 @@ def _decode(tokens:list) -> str:
     return gpt2_encoding().decode_bytes(tokens).decode('utf-8', errors='replace')
 
 # %% ../nbs/10_inference.ipynb #cae68b56
-def generate_text(model:GPT, # a model (see `load_model`), or a path to load one from
+def generate_text(model:GPT, # a model (see load_model), or a path to load one from
                   prompt:str|list, # text to continue, or a list of texts (a batch); '' starts a new story
                   max_new_tokens:int=200, # tokens to add to each prompt (fewer when <|endoftext|> comes first)
                   temperature:float=1.0, # divide the logits by this; 0 is greedy (deterministic)
@@ -108,7 +108,7 @@ def generate_text(model:GPT, # a model (see `load_model`), or a path to load one
     return texts[0] if single else texts
 
 # %% ../nbs/10_inference.ipynb #8d32e444
-def stream_text(model:GPT, # a model (see `load_model`), or a path to load one from
+def stream_text(model:GPT, # a model (see load_model), or a path to load one from
                 prompt:str, # text to continue; '' starts a new story
                 max_new_tokens:int=200, # tokens to add (fewer when <|endoftext|> comes first)
                 temperature:float=1.0, # divide the logits by this; 0 is greedy (deterministic)

@@ -242,7 +242,7 @@ def _read_hf_folder(path):
 # %% ../nbs/04_model.ipynb #a29500cd
 @patch(cls_method=True)
 def from_hf(cls:GPT,
-            source, # a `GPT2LMHeadModel`, its state dict, or a folder written by `save_pretrained`
+            source, # a GPT2LMHeadModel, its state dict, or a folder written by save_pretrained
             n_head:int|None=None, # heads per block; read from the model's config when there is one
             dropout:float=0.0, # dropout of the new model (pretrained weights are usually fine-tuned with little)
            )->GPT:
@@ -409,7 +409,7 @@ def generate_stream(self:GPT,
                     generator:torch.Generator|None=None, # for reproducible sampling
                     stop_token:int|None=None, # stop a row when it emits this token (e.g. EOT 50256)
                     logits_processor:Callable|None=None, # f(tokens (B, L), logits (B, V)) -> logits, applied first
-                    keep:int|None=None, # past block_size, rebuild the cache from the last `keep` tokens (default block_size)
+                    keep:int|None=None, # past block_size, rebuild the cache from the last keep tokens (default block_size)
                    )->Iterator[torch.Tensor]:
     "Yield the next token ids (B, 1) one step at a time, using a KV cache; rows that stopped repeat `stop_token`."
     bs = self.config.block_size
@@ -453,7 +453,7 @@ def generate(self:GPT,
              generator:torch.Generator|None=None, # for reproducible sampling
              stop_token:int|None=None, # stop when every row has emitted this token
              logits_processor:Callable|None=None, # f(tokens (B, L), logits (B, V)) -> logits, applied first
-             keep:int|None=None, # past block_size, rebuild the cache from the last `keep` tokens (default block_size)
+             keep:int|None=None, # past block_size, rebuild the cache from the last keep tokens (default block_size)
             )->torch.Tensor:
     "Prompt followed by up to `max_new_tokens` generated tokens, (B, T + new)."
     new = list(self.generate_stream(idx, max_new_tokens, temperature, top_k, top_p, generator,
@@ -468,7 +468,7 @@ def naive_generate(model:GPT, # the model to sample from
                    top_k:int|None=None, # sample among the k most likely tokens
                    top_p:float|None=None, # nucleus sampling threshold
                    generator:torch.Generator|None=None, # for reproducible sampling
-                   keep:int|None=None, # the cropping rule of `GPT.generate`
+                   keep:int|None=None, # the cropping rule of GPT.generate
                   )->torch.Tensor:
     "Reference generation without a cache: re-run the whole cropped context for every new token."
     bs = model.config.block_size

@@ -32,7 +32,7 @@ def _fused_ok(device_type):
 
 # %% ../nbs/07_optim.ipynb #b254823d
 def configure_optimizer(model:nn.Module, # the model (or a DDP / compiled wrapper of it)
-                        weight_decay:float=0.1, # decay for matrices and embeddings, or a `TrainConfig` giving all four settings
+                        weight_decay:float=0.1, # decay for matrices and embeddings, or a TrainConfig giving all four settings
                         learning_rate:float=1e-3, # initial rate (the schedule sets it every step anyway)
                         betas:tuple=(0.9, 0.95), # AdamW moment coefficients
                         eps:float=1e-8, # AdamW denominator guard
@@ -58,10 +58,10 @@ def configure_optimizer(model:nn.Module, # the model (or a DDP / compiled wrappe
 
 # %% ../nbs/07_optim.ipynb #a4d7c10a
 def get_lr(step:int, # optimizer step, counting from 0
-           learning_rate:float, # the peak rate, or a `TrainConfig` giving all four settings
-           min_lr:float=None, # the floor reached at `lr_decay_iters`
+           learning_rate:float, # the peak rate, or a TrainConfig giving all four settings
+           min_lr:float=None, # the floor reached at lr_decay_iters
            warmup_iters:int=None, # steps of linear warmup
-           lr_decay_iters:int=None, # step at which the cosine reaches `min_lr`
+           lr_decay_iters:int=None, # step at which the cosine reaches min_lr
           ) -> float:
     "Learning rate at `step`: linear warmup to `learning_rate`, cosine decay to `min_lr`, then `min_lr`."
     cfg = _to_cfg_args(learning_rate, ('learning_rate', 'min_lr', 'warmup_iters', 'decay_iters'))
@@ -80,14 +80,14 @@ def get_lr(step:int, # optimizer step, counting from 0
 
 # %% ../nbs/07_optim.ipynb #6b93d16a
 def set_lr(optimizer:torch.optim.Optimizer, # the optimizer to update
-           lr:float, # the new learning rate, e.g. from `get_lr`
+           lr:float, # the new learning rate, e.g. from get_lr
           ) -> float:
     "Set the learning rate of every parameter group; returns `lr` (handy for logging)."
     for g in optimizer.param_groups: g['lr'] = lr
     return lr
 
 # %% ../nbs/07_optim.ipynb #d38d35cf
-def torch_dtype(name, # a resolved precision in any spelling `slm_nb.config` accepts ('bf16', 'float32', ...), or a torch.dtype
+def torch_dtype(name, # a resolved precision in any spelling slm_nb.config accepts ('bf16', 'float32', ...), or a torch.dtype
                ) -> torch.dtype:
     "The `torch.dtype` for a precision name: 'float32', 'bfloat16' or 'float16'."
     if isinstance(name, torch.dtype): return name
@@ -112,7 +112,7 @@ def make_grad_scaler(dtype, # the resolved training dtype
 
 # %% ../nbs/07_optim.ipynb #a63523c5
 def load_scaler_state(scaler:torch.amp.GradScaler, # the scaler of the resumed run
-                      state:dict|None, # `scaler.state_dict()` as the checkpoint saved it (empty if no scaler was used)
+                      state:dict|None, # scaler.state_dict() as the checkpoint saved it (empty if no scaler was used)
                      ) -> bool: # whether a saved state was restored
     "Restore a checkpoint's `GradScaler` state when this run and the saved one both scale; else keep the scaler's defaults."
     if not scaler.is_enabled() or not state: return False   # an enabled scaler refuses an empty state dict
@@ -127,7 +127,7 @@ def enable_tf32():
 
 # %% ../nbs/07_optim.ipynb #dbd721a6
 def clip_and_step(optimizer:torch.optim.Optimizer, # holds the parameters being trained
-                  scaler:torch.amp.GradScaler, # from `make_grad_scaler` (disabled: a plain step)
+                  scaler:torch.amp.GradScaler, # from make_grad_scaler (disabled: a plain step)
                   model, # the model, or an iterable of its parameters
                   grad_clip:float=1.0, # max global gradient norm; 0 or None: no clipping
                   zero_grad:bool=True, # clear the gradients after the step

@@ -107,7 +107,7 @@ def _draw_history(fig:Figure, rows:list, path, x:str, log_scale:bool, title:str)
     return fig
 
 # %% ../nbs/09_plots.ipynb #b456c1c0
-def plot_history(history, # path of history.csv, the run folder that holds it, or rows from `read_history`
+def plot_history(history, # path of history.csv, the run folder that holds it, or rows from read_history
                  x:str='step', # 'step' (optimizer steps, tokens on a top axis) or 'tokens' (tokens seen)
                  log_scale:bool=False, # logarithmic loss axis: shows the late, slow progress better
                  title:str=None, # None: the run folder's name
@@ -120,10 +120,10 @@ def plot_history(history, # path of history.csv, the run folder that holds it, o
     return _draw_history(fig, rows, path, x, log_scale, title)
 
 # %% ../nbs/09_plots.ipynb #f0ac033a
-def save_loss_plot(history, # path of history.csv, the run folder that holds it, or rows from `read_history`
+def save_loss_plot(history, # path of history.csv, the run folder that holds it, or rows from read_history
                    out=None, # file to write (the format follows its suffix; .png if none); None: loss.png next to history.csv
                    dpi:int=120, # resolution of the image
-                   **kwargs, # as for `plot_history`: x, log_scale, title
+                   **kwargs, # as for plot_history: x, log_scale, title
                   ) -> Path: # the file written
     "Plot `history` as `plot_history` does and save the image (by default `loss.png` beside `history.csv`)."
     unknown = set(kwargs) - {'x', 'log_scale', 'title'}

