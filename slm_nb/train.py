@@ -144,7 +144,7 @@ def _check_resume_compatible(saved:dict, cfg:TrainConfig):
     if diff: raise ValueError("cannot resume: the checkpoint was trained with other settings (" + '; '.join(diff) +
                               "); use the checkpoint's settings, or start a new run in another --out_dir")
 
-# %% ../nbs/08_training.ipynb #d8b51d39
+# %% ../nbs/08_training.ipynb #0c2da42d
 _SHAPE = ('vocab_size', 'block_size', 'n_layer', 'n_head', 'n_embd', 'bias')   # what init_from decides
 
 def source_model(path, # an slm_nb checkpoint or run folder (best.pt, else last.pt), a nanoGPT checkpoint, or a Hugging Face GPT-2 folder
