@@ -54,6 +54,7 @@ class TrainConfig:
     log_interval: int = 10  # write a history row and refresh the progress bar every this many steps
     save_checkpoints: bool = True  # write `last` at each evaluation and `best` when validation improves
     resume: bool = False  # continue from the `last` checkpoint in out_dir
+    init_from: Optional[str] = None  # start from these weights, not random ones: a checkpoint, run folder or Hugging Face GPT-2 folder (the model's shape comes from it)
     seed: int = 1337  # random seed for weight init, dropout and data sampling
     # hardware
     device: str = 'auto'  # 'auto' (CUDA if present, else CPU), 'cpu', 'cuda', 'cuda:N' or 'mps'
@@ -116,6 +117,8 @@ def _validate(self:TrainConfig):
             try: setattr(self, k, parse_bool(v))
             except ValueError: pass
         if not isinstance(getattr(self, k), bool): errs.append(f"{k} must be True or False, got {v!r}")
+    if self.init_from is not None and (not isinstance(self.init_from, str) or not self.init_from.strip()):
+        errs.append(f"init_from must be None or the path of a checkpoint, run folder or Hugging Face folder, got {self.init_from!r}")
     if not isinstance(self.data, str) or not self.data: errs.append("data must name a corpus ('tinystories', 'synthetic') or a path")
     if isinstance(self.n_embd, int) and isinstance(self.n_head, int) and self.n_head > 0 and self.n_embd % self.n_head:
         errs.append(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
