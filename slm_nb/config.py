@@ -52,8 +52,8 @@ class TrainConfig:
     eval_interval: int = 50  # evaluate every this many optimizer steps (and at step 0 and at the end)
     eval_iters: int = 50  # batches per split in each evaluation
     log_interval: int = 10  # write a history row and refresh the progress bar every this many steps
-    save_checkpoints: bool = True  # write `last` at each evaluation and `best` when validation improves
-    resume: bool = False  # continue from the `last` checkpoint in out_dir
+    save_checkpoints: bool = True  # write last at each evaluation and best when validation improves
+    resume: bool = False  # continue from the last checkpoint in out_dir
     init_from: Optional[str] = None  # start from these weights, not random ones: a checkpoint, run folder or Hugging Face GPT-2 folder (the model's shape comes from it)
     seed: int = 1337  # random seed for weight init, dropout and data sampling
     # hardware
@@ -79,7 +79,7 @@ _DTYPE_ALIASES = {'auto': 'auto', 'float32': 'float32', 'fp32': 'float32', 'floa
                   'bfloat16': 'bfloat16', 'bf16': 'bfloat16', 'float16': 'float16', 'fp16': 'float16',
                   'half': 'float16'}
 
-def canonical_dtype(dtype, # a name such as 'bf16', 'fp32', 'half', 'auto', or a `torch.dtype`
+def canonical_dtype(dtype, # a name such as 'bf16', 'fp32', 'half', 'auto', or a torch.dtype
                    ) -> str: # 'auto', 'float32', 'bfloat16' or 'float16'
     "The one spelling of a precision name that the package uses everywhere."
     if isinstance(dtype, torch.dtype): dtype = str(dtype).replace('torch.', '')
@@ -190,7 +190,7 @@ def to_dict(self:TrainConfig) -> dict:
 
 @patch(cls_method=True)
 def from_dict(cls:TrainConfig,
-              d:dict, # e.g. `cfg.to_dict()`, or the 'config' entry of a checkpoint
+              d:dict, # e.g. cfg.to_dict(), or the 'config' entry of a checkpoint
               strict:bool=True, # raise on unknown keys; False ignores them (a checkpoint from another version)
              ) -> TrainConfig:
     "Rebuild a `TrainConfig` from `to_dict()`'s plain data (validating it again)."
@@ -212,7 +212,7 @@ PRESETS = {
                        batch_size=64, grad_accum_steps=8, max_iters=2000, learning_rate=1e-3, min_lr=1e-4,
                        warmup_iters=100, eval_interval=100, eval_iters=25, log_interval=10),
     'cpu-demo': dict(data='synthetic', out_dir='out/cpu-demo', n_layer=4, n_head=4, n_embd=128, block_size=128,
-                     dropout=0.0, batch_size=8, grad_accum_steps=1, max_iters=400, learning_rate=3e-3,
+                     dropout=0.0, batch_size=8, grad_accum_steps=1, max_iters=600, learning_rate=3e-3,
                      min_lr=3e-4, warmup_iters=20, eval_interval=50, eval_iters=4, log_interval=5,
                      device='cpu', dtype='auto', compile='auto'),
     'test': dict(data='synthetic', out_dir='out/test', n_layer=2, n_head=2, n_embd=32, block_size=32, dropout=0.0,
@@ -272,7 +272,7 @@ def native_bf16(device:str='cpu', # a resolved device: 'cpu', 'cuda', 'cuda:N', 
     return False
 
 def resolve_dtype(dtype:str='auto', # 'auto', 'float32', 'bfloat16' or 'float16' (or bf16/fp16/fp32)
-                  device:str='cpu', # a resolved device, from `resolve_device`
+                  device:str='cpu', # a resolved device, from resolve_device
                  ) -> str: # 'float32', 'bfloat16' or 'float16'
     "The precision to train in: bf16 where the hardware has it natively, else fp16 with a GradScaler on CUDA, fp32 elsewhere."
     dtype, device = canonical_dtype(dtype), resolve_device(device)
@@ -294,7 +294,7 @@ def _cpp_compiler() -> str|None:
 
 def resolve_compile(compile:Union[bool,str]='auto', # True, False or 'auto' (or 'true', 'false', ...)
                     device:str='cpu', # a resolved device
-                   ) -> bool: # whether to wrap the model in `torch.compile`
+                   ) -> bool: # whether to wrap the model in torch.compile
     "`'auto'` compiles on CUDA, and on a CPU that has a C++ compiler for inductor to use; True/False force it."
     if isinstance(compile, str) and compile.strip().lower() == 'auto':
         device = resolve_device(device)

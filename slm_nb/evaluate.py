@@ -69,7 +69,7 @@ def evaluate_tokens(model:nn.Module, # forward(idx, targets) -> (logits, loss), 
                    ) -> dict: # {'loss': mean nats per token, 'perplexity': exp(loss), 'tokens': tokens scored}
     "Mean loss over every token of `tokens` (all but the first), in one deterministic pass of full windows."
     T = block_size or model.config.block_size
-    ids = torch.as_tensor(np.asarray(tokens), dtype=torch.long) if not isinstance(tokens, torch.Tensor) else tokens.long()
+    ids = tokens.long() if isinstance(tokens, torch.Tensor) else torch.from_numpy(np.asarray(tokens).astype(np.int64))  # a copy: memmaps are read-only
     if ids.dim() != 1 or len(ids) < 2: raise ValueError(f"need a 1-D sequence of at least 2 tokens, got shape {tuple(ids.shape)}")
     T = min(T, len(ids) - 1)
     starts = list(range(0, len(ids) - 1 - T, T)) + [len(ids) - 1 - T]     # the last window ends at the last token

@@ -17,7 +17,7 @@ import torch
 from fastcore.script import call_parse, store_true
 
 from .tokenize import gpt2_encoding, EOT
-from .model import GPT, check_generate_args
+from .model import GPT, check_generate_args, read_model
 from .config import resolve_device, resolve_dtype, canonical_dtype
 from .optim import torch_dtype
 from .cli import command_errors
@@ -148,35 +148,6 @@ def _load_dtype(dtype, device:str) -> torch.dtype:
         warnings.warn(f"float16 on {device!r} works but is slower than float32 there; it is meant for GPUs")
     return torch_dtype(key)
 
-def _read_pt(path:Path) -> GPT:
-    "A model from a .pt file: our checkpoint format first, then nanoGPT's."
-    try: ckpt = load_checkpoint(path)                        # safe loading, clear errors for missing/corrupt files
-    except ValueError as e:
-        if 'not an slm_nb training checkpoint' not in str(e): raise
-        ckpt = None
-    if ckpt is not None:
-        if not isinstance(ckpt.get('model_config'), dict) or not isinstance(ckpt.get('model'), dict):
-            raise ValueError(f"{path} is an slm_nb checkpoint without 'model' weights and 'model_config'; "
-                             "it may be damaged: use another checkpoint")
-        state = {'model': ckpt['model'], 'model_args': ckpt['model_config']}
-    else:
-        state = torch.load(path, map_location='cpu', weights_only=True)  # readable: load_checkpoint just read it
-        if not (isinstance(state, dict) and isinstance(state.get('model'), dict) and isinstance(state.get('model_args'), dict)):
-            raise ValueError(f"{path} is in an unknown format: not an slm_nb checkpoint, not a nanoGPT checkpoint "
-                             "(a dict with 'model' and 'model_args'), and not a Hugging Face folder")
-    try: return GPT.from_checkpoint_state(state)
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{path}: the weights do not fit the model settings stored with them: {e}"[:600]) from None
-
-def _read_hf(path:Path) -> GPT:
-    "A model from a folder written by `save_pretrained`, with one clear error for a damaged one."
-    try: return GPT.from_hf(path)
-    except (FileNotFoundError, ImportError): raise
-    except (ValueError, TypeError) as e: raise ValueError(f"{path} is not a GPT-2 model we can load: {e}") from None
-    except Exception as e:                                   # e.g. a truncated model.safetensors
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ValueError(f"{path} holds a Hugging Face model that cannot be read (truncated or corrupt?): {first[:200]}") from None
-
 # %% ../nbs/10_inference.ipynb #a433c674
 def load_model(source, # a checkpoint (.pt: ours or nanoGPT's), a run folder (best.pt, else last.pt), or a Hugging Face GPT-2 folder
                device:str='cpu', # 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'
@@ -185,16 +156,7 @@ def load_model(source, # a checkpoint (.pt: ours or nanoGPT's), a run folder (be
     "A `GPT` in eval mode on `device`, read safely (weights only) from any of the formats this project knows."
     device = resolve_device(device)
     tdtype = _load_dtype(dtype, device)
-    path = Path(source).expanduser()
-    if not path.exists(): raise FileNotFoundError(f"no model at {path}: give a checkpoint file, a run folder, or a Hugging Face folder")
-    if path.is_dir():
-        if (path/'config.json').is_file(): model = _read_hf(path)
-        elif (path/'best.pt').is_file(): model = _read_pt(path/'best.pt')
-        elif (path/'last.pt').is_file(): model = _read_pt(path/'last.pt')
-        else: raise FileNotFoundError(f"{path} holds neither best.pt nor last.pt (nor a Hugging Face config.json): "
-                                      "train into it first, or point at a checkpoint file")
-    else: model = _read_pt(path)
-    return model.to(device=device, dtype=tdtype).eval()
+    return read_model(source).to(device=device, dtype=tdtype).eval()   # the formats: see `read_model` (chapter 4)
 
 # %% ../nbs/10_inference.ipynb #5803edb8
 @call_parse

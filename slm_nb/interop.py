@@ -76,10 +76,10 @@ def _replaceable(out:Path, overwrite:bool):
         raise FileExistsError(f"{out} holds files but no exported model (no config.json): --force replaces only an "
                               "earlier export; choose another folder")
 
-def export_hf(model, # a `GPT`, or the path of a checkpoint (ours or nanoGPT's), run folder or Hugging Face folder
-              out_dir, # the folder to write; created, or replaced if `overwrite` and it holds an earlier export
-              overwrite:bool=False, # replace a non-empty `out_dir` that holds an earlier export
-             ) -> Path: # `out_dir`
+def export_hf(model, # a GPT, or the path of a checkpoint (ours or nanoGPT's), run folder or Hugging Face folder
+              out_dir, # the folder to write; created, or replaced if overwrite and it holds an earlier export
+              overwrite:bool=False, # replace a non-empty out_dir that holds an earlier export
+             ) -> Path: # out_dir
     "Write `model` as a Hugging Face GPT-2 folder with its tokenizer: `transformers.pipeline` loads it offline."
     out = Path(out_dir).expanduser()
     _replaceable(out, overwrite)                          # before the (slow) loading
@@ -140,9 +140,9 @@ def eval_tokens(data, # a text file or folder (as slm-prepare takes), a prepared
     return encode_joined(gpt2_encoding(), stories, EOT_TEXT, EOT), split   # the ids prepare writes
 
 # %% ../nbs/interop.ipynb #8b065260
-def eval_model(model, # a `GPT`, or the path of a checkpoint (ours or nanoGPT's), run folder or Hugging Face folder
-               data, # what to score: see `eval_tokens`
-               split:str=None, # 'validation', 'train' or 'all' (see `eval_tokens`)
+def eval_model(model, # a GPT, or the path of a checkpoint (ours or nanoGPT's), run folder or Hugging Face folder
+               data, # what to score: see eval_tokens
+               split:str=None, # 'validation', 'train' or 'all' (see eval_tokens)
                block_size:int=None, # tokens of context per window; None: the model's
                batch_size:int=8, # windows per forward pass
                device:str='cpu', # 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'

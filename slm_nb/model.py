@@ -13,11 +13,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 
+from .files import load_checkpoint
 from .performance import lm_head_loss, chunked_loss_ok
 
 # %% auto #0
-__all__ = ['GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'KVCache', 'check_generate_args', 'sample_next',
-           'naive_generate']
+__all__ = ['GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'read_model', 'KVCache', 'check_generate_args',
+           'sample_next', 'naive_generate']
 
 # %% ../nbs/04_model.ipynb #86d916f7
 @dataclass
@@ -325,6 +326,49 @@ def from_checkpoint_state(cls:GPT,
     except RuntimeError as e:
         raise ValueError(f"checkpoint does not match {config}: {str(e).splitlines()[1].strip()}") from None
     return model
+
+# %% ../nbs/04_model.ipynb #1fdc22d2
+def _read_pt(path:Path) -> GPT:
+    "A model from a .pt file: our checkpoint format first, then nanoGPT's."
+    try: ckpt = load_checkpoint(path)                        # safe loading, clear errors for missing/corrupt files
+    except ValueError as e:
+        if 'not an slm_nb training checkpoint' not in str(e): raise
+        ckpt = None
+    if ckpt is not None:
+        if not isinstance(ckpt.get('model_config'), dict) or not isinstance(ckpt.get('model'), dict):
+            raise ValueError(f"{path} is an slm_nb checkpoint without 'model' weights and 'model_config'; "
+                             "it may be damaged: use another checkpoint")
+        state = {'model': ckpt['model'], 'model_args': ckpt['model_config']}
+    else:
+        state = torch.load(path, map_location='cpu', weights_only=True)  # readable: load_checkpoint just read it
+        if not (isinstance(state, dict) and isinstance(state.get('model'), dict) and isinstance(state.get('model_args'), dict)):
+            raise ValueError(f"{path} is in an unknown format: not an slm_nb checkpoint, not a nanoGPT checkpoint "
+                             "(a dict with 'model' and 'model_args'), and not a Hugging Face folder")
+    try: return GPT.from_checkpoint_state(state)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path}: the weights do not fit the model settings stored with them: {e}"[:600]) from None
+
+def _read_hf(path:Path) -> GPT:
+    "A model from a folder written by `save_pretrained`, with one clear error for a damaged one."
+    try: return GPT.from_hf(path)
+    except (FileNotFoundError, ImportError): raise
+    except (ValueError, TypeError) as e: raise ValueError(f"{path} is not a GPT-2 model we can load: {e}") from None
+    except Exception as e:                                   # e.g. a truncated model.safetensors
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValueError(f"{path} holds a Hugging Face model that cannot be read (truncated or corrupt?): {first[:200]}") from None
+
+# %% ../nbs/04_model.ipynb #5fa81c7a
+def read_model(source, # a checkpoint (.pt: ours or nanoGPT's), a run folder (best.pt, else last.pt), or a Hugging Face GPT-2 folder
+              ) -> GPT:
+    "A `GPT` on the CPU in float32, read safely (weights only) from any of the formats this project knows."
+    path = Path(source).expanduser()
+    if not path.exists(): raise FileNotFoundError(f"no model at {path}: give a checkpoint file, a run folder, or a Hugging Face folder")
+    if not path.is_dir(): return _read_pt(path)
+    if (path/'config.json').is_file(): return _read_hf(path)
+    for name in ('best.pt', 'last.pt'):
+        if (path/name).is_file(): return _read_pt(path/name)
+    raise FileNotFoundError(f"{path} holds neither best.pt nor last.pt (nor a Hugging Face config.json): "
+                            "train into it first, or point at a checkpoint file")
 
 # %% ../nbs/04_model.ipynb #342024ed
 class KVCache:

@@ -31,7 +31,7 @@ from .files import (CKPT_FORMAT, save_checkpoint, load_checkpoint, read_history,
                           remove_stale_tmp)
 from .tokenize import prepare, gpt2_encoding, EOT, finished_corpus
 from .batch import load_split, get_batch
-from .model import GPT, GPTConfig
+from .model import GPT, GPTConfig, read_model
 from .evaluate import estimate_loss, perplexity
 from .config import (TrainConfig, get_preset, config_parser, resolve_device, resolve_dtype,
                            resolve_compile)
@@ -150,21 +150,9 @@ _SHAPE = ('vocab_size', 'block_size', 'n_layer', 'n_head', 'n_embd', 'bias')   #
 def source_model(path, # an slm_nb checkpoint or run folder (best.pt, else last.pt), a nanoGPT checkpoint, or a Hugging Face GPT-2 folder
                 ) -> GPT:
     "The model `init_from` names, on the CPU, read safely (weights only)."
-    p = Path(path).expanduser()
-    if not p.exists(): raise FileNotFoundError(f"init_from: no model at {p}: give a checkpoint, a run folder or a Hugging Face GPT-2 folder")
-    try:
-        if p.is_dir():
-            if (p/'config.json').is_file(): return GPT.from_hf(p)
-            if not any((p/n).is_file() for n in ('best.pt', 'last.pt')):
-                raise FileNotFoundError(f"{p} holds neither best.pt nor last.pt nor a Hugging Face config.json: not a model folder")
-            p = p/'best.pt' if (p/'best.pt').is_file() else p/'last.pt'
-        try: ckpt = load_checkpoint(p)
-        except ValueError as e:
-            if 'not an slm_nb training checkpoint' not in str(e): raise
-            return GPT.from_checkpoint_state(p)                     # nanoGPT's format: 'model' + 'model_args'
-        return GPT.from_checkpoint_state({'model': ckpt['model'], 'model_args': ckpt['model_config']})
-    except (ValueError, TypeError, KeyError) as e:
-        raise ValueError(f"init_from {p}: {e}") from None
+    try: return read_model(path)                                    # the same reader as load_model (chapter 4)
+    except FileNotFoundError as e: raise FileNotFoundError(f"init_from: {e}") from None
+    except (ValueError, TypeError, KeyError) as e: raise ValueError(f"init_from: {e}") from None
 
 def _init_state(src:GPT, block_size:int) -> dict:
     "The weights of `src` for a model with context `block_size` (<= the source's): the position table cropped."
@@ -172,7 +160,7 @@ def _init_state(src:GPT, block_size:int) -> dict:
     sd['transformer.wpe.weight'] = sd['transformer.wpe.weight'][:block_size].clone()
     return sd
 
-def init_config(cfg:TrainConfig, # a config whose `init_from` names the source model
+def init_config(cfg:TrainConfig, # a config whose init_from names the source model
                 keep=(), # shape fields the user chose (e.g. the flags given): they must agree with the source
                 source:GPT=None, # the source model, when it is already loaded
                ) -> TrainConfig:
@@ -326,8 +314,8 @@ def _loop(run:Run, until_step:int=None) -> bool:
     return interrupted
 
 # %% ../nbs/08_training.ipynb #1c77d36f
-def train(cfg:TrainConfig, # the run's settings (see `slm_nb.config`); cfg.resume continues from out_dir/last.pt
-          until_step:int=None, # stop after this many optimizer steps, as if interrupted (saving `last.pt`)
+def train(cfg:TrainConfig, # the run's settings (see slm_nb.config); cfg.resume continues from out_dir/last.pt
+          until_step:int=None, # stop after this many optimizer steps, as if interrupted (saving last.pt)
           quiet:bool=False, # no progress bar and no messages
          ) -> dict:
     "Train a GPT as `cfg` says; write `last.pt`, `best.pt` and `history.csv` to `cfg.out_dir`. Returns a summary."
