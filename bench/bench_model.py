@@ -93,9 +93,10 @@ def bench_train(args, shape, kw):
         peers["ours dtype='auto' (bf16 autocast)"] = step(ours, o_opt, ours_loss, 'bfloat16')
     if args.compile:
         cm = torch.compile(ours)
-        name = f"ours compiled, dtype='auto' ({args.auto_dtype})"
-        peers[name] = step(cm, o_opt, ours_loss, args.auto_dtype)
-        t = time.perf_counter(); peers[name](); print(f"  torch.compile warm-up {time.perf_counter() - t:.0f}s", flush=True)
+        for dt in dict.fromkeys(['float32', args.auto_dtype]):        # the slm-train path with compile: fp32, and 'auto'
+            name = f"ours compiled, {dt}" + (" (dtype='auto')" if dt == args.auto_dtype else '')
+            peers[name] = step(cm, o_opt, ours_loss, dt)
+            t = time.perf_counter(); peers[name](); print(f"  torch.compile warm-up {time.perf_counter() - t:.0f}s", flush=True)
     for f in peers.values(): f()                                      # warm-up: allocations, optimizer state
     times = interleaved(peers, args.rounds)
     ref = statistics.median(times['transformers fp32'])

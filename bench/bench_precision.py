@@ -36,7 +36,7 @@ def main():
     print(f"\n{ref['tokens']:,} validation tokens of {a.data}\n\n| weights | loss | perplexity | change in perplexity |\n|---|---:|---:|---:|")
     for k, r in rows.items():
         print(f"| {k} | {r['loss']:.4f} | {r['perplexity']:.3f} | {100 * (r['perplexity'] / ref['perplexity'] - 1):+.2f}% |")
-    prompt = torch.tensor([val[:32].astype('int64')])
+    prompt = torch.from_numpy(val[:32].astype('int64'))[None]
     times = {'float32 weights': [], 'bfloat16 weights': []}
     for m in (fp32, bf16): m.generate(prompt, 8, temperature=0)          # warm-up
     for _ in range(a.rounds):

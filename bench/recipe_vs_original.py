@@ -40,7 +40,7 @@ from slm_nb.optim import configure_optimizer, get_lr, set_lr, make_grad_scaler, 
 from slm_nb.tokenize import prepare
 
 HERE = Path(__file__).resolve().parent
-REAL_DEFAULT = '/work/shared/data/tinystories_sample.txt'
+REAL_DEFAULT = os.environ.get('TINYSTORIES_SAMPLE')   # a .txt of real TinyStories text, for --corpora tinystories_sample
 
 # the original recipe, as its description gives it
 ORIGINAL = dict(learning_rate=1e-4, min_lr=5e-4, max_iters=20_000, warmup_steps=1_000, weight_decay=0.1,
@@ -200,14 +200,15 @@ def main():
     p.add_argument('--eval_every', type=int, default=15)
     p.add_argument('--eval_iters', type=int, default=4, help='batches per split per evaluation')
     p.add_argument('--eval_seed', type=int, default=1)
-    p.add_argument('--real', default=REAL_DEFAULT, help='a .txt of real TinyStories text')
+    p.add_argument('--real', default=REAL_DEFAULT, help='a .txt of real TinyStories text (default: $TINYSTORIES_SAMPLE)')
     p.add_argument('--corpora', default='synthetic,tinystories_sample', help='which corpora, comma-separated')
     p.add_argument('--merge', nargs='+', default=None, help='only combine the corpora of these result JSONs into --out')
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s choice)')
     p.add_argument('--out', default=str(HERE/'recipe_vs_original'), help='output path without extension')
     a = p.parse_args()
-    if not Path(a.real).is_file(): sys.exit(f"real text {a.real} not found: pass --real PATH (a .txt of stories)")
     if a.merge: return merge(a.merge, a.out)
+    if 'tinystories_sample' in a.corpora and not (a.real and Path(a.real).is_file()):
+        sys.exit(f"real text {a.real} not found: pass --real PATH (a .txt of stories) or set TINYSTORIES_SAMPLE")
     if a.threads: torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
     base = get_preset('cpu-demo', max_iters=a.steps)

@@ -143,7 +143,7 @@ def _load_dtype(dtype, device:str) -> torch.dtype:
     "The torch dtype for a `load_model` dtype setting on `device` (warns about float16 on a CPU)."
     if dtype is None: return torch.float32
     key = canonical_dtype(dtype)                      # one table of names for the whole package
-    if key == 'auto': key = 'float32' if not device.startswith('cuda') else resolve_dtype('auto', device)
+    if key == 'auto': key = resolve_dtype('auto', device)   # bf16 where the hardware has it (a GPU, or a CPU with AVX-512 BF16/AMX)
     if key == 'float16' and not device.startswith(('cuda', 'mps')):
         warnings.warn(f"float16 on {device!r} works but is slower than float32 there; it is meant for GPUs")
     return torch_dtype(key)
