@@ -54,7 +54,8 @@ def write_gpt2_tokenizer(folder, # where to write vocab.json, merges.txt, tokeni
 @contextmanager
 def _no_progress_bars():
     "Silence `transformers`' progress bars (save_pretrained draws one on stderr) for a moment."
-    from transformers.utils import logging as hf_log
+    try: from transformers.utils import logging as hf_log
+    except ImportError: yield; return                         # no transformers: no bars to silence
     was = hf_log.is_progress_bar_enabled()
     hf_log.disable_progress_bar()
     try: yield
