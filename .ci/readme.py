@@ -17,7 +17,7 @@ for cell in nb['cells']:
     text = src(cell)
     if not text: continue
     # links between notebooks are relative to nbs/ on the site; README.md sits one folder up
-    if cell['cell_type'] == 'markdown': parts.append(re.sub(r'\]\(([\w.-]+\.ipynb)\)', r'](nbs/\1)', text))
+    if cell['cell_type'] == 'markdown': parts.append(re.sub(r'\]\(([\w.-]+\.ipynb|images/[\w./-]+)\)', r'](nbs/\1)', text))
     elif cell['cell_type'] == 'code':
         lines = text.splitlines()
         if any(l.startswith('#|') and ('hide' in l or 'exec' in l or 'default_exp' in l) for l in lines): continue
