@@ -17,6 +17,13 @@ from tqdm import tqdm
 from .batch import get_batch
 from .model import GPT
 
+# %% ../nbs/05_evaluation.ipynb #1ac2a86f
+def _loss_only(model) -> dict:
+    "The forward keywords that ask for the loss alone: a GPT (also inside DDP or torch.compile) skips the (B, T, V) logits."
+    inner = model
+    while hasattr(inner, '_orig_mod') or hasattr(inner, 'module'): inner = getattr(inner, '_orig_mod', None) or inner.module
+    return dict(return_logits=False) if isinstance(inner, GPT) else {}
+
 # %% ../nbs/05_evaluation.ipynb #2ccbb046
 def estimate_loss(model:nn.Module, # forward(idx, targets) -> (logits, loss); may be compiled or DDP-wrapped
                   splits:dict, # split name -> 1-D uint16 token array (or .bin path), e.g. {'train': ..., 'validation': ...}
@@ -33,8 +40,7 @@ def estimate_loss(model:nn.Module, # forward(idx, targets) -> (logits, loss); ma
     if not splits: raise ValueError("splits is empty: pass e.g. {'train': train_data, 'validation': val_data}")
     ctx = nullcontext() if ctx is None else ctx
     gen = torch.Generator().manual_seed(0) if generator is None else generator
-    inner = getattr(getattr(model, 'module', model), '_orig_mod', getattr(model, 'module', model))  # under DDP / compile
-    kw = dict(return_logits=False) if isinstance(inner, GPT) else {}   # a GPT computes the loss without (B, T, V) logits
+    kw = _loss_only(model)
     was_training, out = model.training, {}
     model.eval()
     try:
@@ -73,8 +79,7 @@ def evaluate_tokens(model:nn.Module, # forward(idx, targets) -> (logits, loss), 
     if ids.dim() != 1 or len(ids) < 2: raise ValueError(f"need a 1-D sequence of at least 2 tokens, got shape {tuple(ids.shape)}")
     T = min(T, len(ids) - 1)
     starts = list(range(0, len(ids) - 1 - T, T)) + [len(ids) - 1 - T]     # the last window ends at the last token
-    inner = getattr(model, '_orig_mod', model)
-    kw = dict(return_logits=False) if isinstance(inner, GPT) else {}
+    kw = _loss_only(model)
     ctx = nullcontext() if ctx is None else ctx
     total, count, was_training = torch.zeros((), dtype=torch.float64, device=device), 0, model.training
     model.eval()
