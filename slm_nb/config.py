@@ -53,6 +53,7 @@ class TrainConfig:
     eval_iters: int = 50  # batches per split in each evaluation
     log_interval: int = 10  # write a history row and refresh the progress bar every this many steps
     save_checkpoints: bool = True  # write last at each evaluation and best when validation improves
+    checkpoint_minutes: Optional[float] = None  # None: checkpoint at every evaluation; a number: only once this many minutes have passed since the last write (and at the end), for slow or metered storage such as Google Drive
     resume: bool = False  # continue from the last checkpoint in out_dir
     init_from: Optional[str] = None  # start from these weights, not random ones: a checkpoint, run folder or Hugging Face GPT-2 folder (the model's shape comes from it)
     seed: int = 1337  # random seed for weight init, dropout and data sampling
@@ -128,6 +129,9 @@ def _validate(self:TrainConfig):
     elif isinstance(self.min_lr, (int, float)) and self.min_lr > self.learning_rate:
         errs.append(f"min_lr ({self.min_lr}) is larger than learning_rate ({self.learning_rate}): the cosine "
                     "'decay' would raise the rate; use min_lr <= learning_rate (learning_rate/10 is usual)")
+    if self.checkpoint_minutes is not None and (isinstance(self.checkpoint_minutes, bool) or not isinstance(self.checkpoint_minutes, (int, float))
+                                                or not self.checkpoint_minutes > 0):
+        errs.append(f"checkpoint_minutes must be None (checkpoint at every evaluation) or a number of minutes > 0, got {self.checkpoint_minutes!r}")
     if self.lr_decay_iters is not None and (not isinstance(self.lr_decay_iters, int) or self.lr_decay_iters <= 0):
         errs.append(f"lr_decay_iters must be a positive integer or None, got {self.lr_decay_iters!r}")
     elif isinstance(self.warmup_iters, int) and isinstance(self.decay_iters, int) and self.warmup_iters > self.decay_iters:
@@ -355,7 +359,7 @@ def config_parser(prog:str='slm-train', # the program name shown by --help
         if f.type is bool: p.add_argument(*flags, type=_bool_arg, nargs='?', const=True, metavar='BOOL', help=h)
         elif f.name == 'betas': p.add_argument(*flags, nargs='+', metavar='B', help=h)
         elif f.name == 'compile': p.add_argument(*flags, metavar='{auto,true,false}', help=h)
-        elif f.type in (Optional[int], Optional[str]): p.add_argument(*flags, type=_optional(f.type.__args__[0]), help=h)
+        elif f.type in (Optional[int], Optional[float], Optional[str]): p.add_argument(*flags, type=_optional(f.type.__args__[0]), help=h)
         else: p.add_argument(*flags, type=f.type, help=h)
     return p
 
