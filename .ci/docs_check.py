@@ -37,10 +37,12 @@ visible definition from REQUIRE_VISIBLE below, and on what a reader of the page 
   a private name (`_carve`) must not become a link (write it without backticks, or say what it does),
   and a show_doc source link must not read `#LNone` (nbdev found no line for the object).
 
-REQUIRE_VISIBLE entries match the source of a code cell visible on the page, or a ```python block
-that a shown cell's markdown output displays (a page may show the real source of a function that
-lives in a lower module, e.g. chapter 10 shows `KVCache` from the model module; the source cannot
-drift from the code because it is read from the module when the notebook runs).
+REQUIRE_VISIBLE entries match the source of a code cell visible on the page, or the code of a
+highlighted block (pygments' `<div class="highlight">`) that a shown cell's HTML output displays: a
+page may show the real source of a function that lives in a lower module (chapter 10 shows `KVCache`
+from the model module), read from the package when the notebook runs, so it cannot drift from the
+code. (HTML, not a markdown code fence: nbdev links backticked names inside markdown outputs, code
+blocks included.)
 A table per notebook says how much a reader sees.
 """
 import argparse, json, os, re, shutil, sys, tempfile, time
@@ -87,7 +89,15 @@ TRACEBACK = re.compile(r'Traceback \(most recent call last\)')
 GENERATES = re.compile(r"\b(?:generate_text|stream_text|sample_stories|generate_cli|generate|sample)\s*\(|slm-generate")
 SEPARATOR = re.compile(r'^[ \t]*(?:-{3,}|={3,}).*$', re.M)
 PRIVATE_LINK = re.compile(r'\[`(_\w+)`\]\(')
-FENCED_PY = re.compile(r'```python\n(.*?)```', re.S)
+HIGHLIGHT = re.compile(r'<div class="highlight"')
+
+def _shown_source(out):
+    "The code a highlighted HTML output shows (tags stripped), or ''"
+    h = (out.get('data') or {}).get('text/html', '')
+    h = h if isinstance(h, str) else ''.join(h)
+    if not HIGHLIGHT.search(h): return ''
+    import html
+    return html.unescape(re.sub(r'<[^>]+>', '', h))
 
 def _literals(src):
     "String literals of a code cell that look like text (prompt candidates)"
@@ -293,8 +303,7 @@ def process(path, require=None):
     vis_lines = sum(len(lines(_quarto_opts(c.source)[1])) for c in cells if _visible(c) and id(c) in orig)
     all_lines = sum(len(lines(s)) for t, s in raw if t == 'code')
     vis_src = [_quarto_opts(c.source)[1] for c in cells if _visible(c)]
-    vis_src += [block for c in cells if c.cell_type == 'code' and _shows_output(c) for o in c.get('outputs', [])
-                for block in FENCED_PY.findall(''.join((o.get('data') or {}).get('text/markdown', '')))]   # a source shown as output
+    vis_src += [_shown_source(o) for c in cells if c.cell_type == 'code' and _shows_output(c) for o in c.get('outputs', [])]
     require = REQUIRE_VISIBLE if require is None else require
     req = [(r, any(re.search(r, s, re.M) for s in vis_src)) for r in require.get(name, [])]
     anywhere = [(r, any(re.search(r, s, re.M) for s in vis_src)) for r in require.get('*', [])]
