@@ -43,7 +43,9 @@ page may show the real source of a function that lives in a lower module (chapte
 from the model module), read from the package when the notebook runs, so it cannot drift from the
 code. (HTML, not a markdown code fence: nbdev links backticked names inside markdown outputs, code
 blocks included.)
-A table per notebook says how much a reader sees.
+A table per notebook says how much a reader sees. With -v, notes list (without failing) the names
+that a visible cell which is not a definition uses but no visible cell on the page binds (imports,
+assignments, definitions, show_doc blocks): a reader who copies the page's code would miss them.
 """
 import argparse, json, os, re, shutil, sys, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
@@ -128,6 +130,34 @@ def _is_definition(cell):
     if not _visible(cell): return False
     code = [l for l in _quarto_opts(cell.get('source', ''))[1].splitlines() if l.strip() and not l.lstrip().startswith('#')]
     return bool(code) and re.match(r'(?:async\s+def|def|class)\s|@', code[0]) is not None
+
+def _unbound_names(cells):
+    "(cell, names) for visible non-definition cells that use names no visible cell before binds (see the docstring)"
+    import ast, builtins
+    bound = set(dir(builtins)) | {'display', 'get_ipython'}
+    for c in cells:                      # show_doc blocks document a name on the page
+        if c.cell_type == 'code': bound |= {m.split('.')[0] for m in re.findall(r'show_doc\(([\w.]+)', c.source)}
+    out = []
+    for c in cells:
+        if not _visible(c): continue
+        code = '\n'.join(l for l in _quarto_opts(c.source)[1].splitlines() if not l.lstrip().startswith(('%', '!')))
+        try: tree = ast.parse(code)
+        except SyntaxError: continue
+        new = set()
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load): new.add(n.id)
+            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): new.add(n.name)
+            elif isinstance(n, ast.alias): new.add((n.asname or n.name).split('.')[0])
+            elif isinstance(n, ast.arg): new.add(n.arg)
+            elif isinstance(n, ast.ExceptHandler) and n.name: new.add(n.name)
+            elif isinstance(n, ast.ImportFrom) and any(a.name == '*' for a in n.names):
+                try: new |= set(getattr(__import__(n.module, fromlist=['*']), '__all__', []))
+                except Exception: pass
+        if not _is_definition(c):
+            used = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound - new)
+            if used: out.append((c, used))
+        bound |= new
+    return out
 
 def _has_output(cell):
     "Does a code cell show some output on the page: non-blank text, an image, HTML or markdown?"
@@ -293,6 +323,9 @@ def process(path, require=None):
         if any(x.startswith(f"cell {i}:") and 'absolute path in an output' in x for x in problems): continue   # reported above
         if ps: problems.append(f"cell {i}: absolute path in a committed output (hidden from the page, not from a clone): {ps[0]!r}")
 
+    for c, names in _unbound_names(cells):
+        notes.append(f"{where(c)}: a visible cell uses {', '.join(names[:8])}, bound by no visible cell on the page "
+                     "(a hidden import or setup cell?)")
     # what a reader sees
     vis_ids = {id(c) for c in cells if _visible(c)}
     code_orig = [i for i, (t, s) in enumerate(raw) if t == 'code' and s.strip()]
