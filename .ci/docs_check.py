@@ -14,8 +14,38 @@ failing cell is reported at once (a later failure can be a consequence of an ear
 
 FAIL (exit 1), one line per problem naming the notebook and the cell index in the .ipynb file, on:
 an exception while processing, an error output, traceback text in an output, a stderr stream on
-the page, an absolute machine path in an output or a source, an nbconvert failure, and a missing
-visible definition from REQUIRE_VISIBLE below. A table per notebook says how much a reader sees.
+the page, an absolute machine path in an output or a source, an nbconvert failure, a missing
+visible definition from REQUIRE_VISIBLE below, and on what a reader of the page would trip over:
+
+- **A promise with nothing after it.** A markdown cell whose text ends with ':' announces something
+  ("...and logs:"); the next cell on the processed page must be a code cell that shows output there
+  (text, an image, a table, a show_doc block), or a visible code cell that is a definition (its code
+  starts with `def`, `class` or a decorator: "the whole loop in plain PyTorch:" announces the code
+  itself). Hidden cells are gone from the page, so a hidden cell right after the colon does not count,
+  and neither does a cell of checks without output after "...gives the same numbers:".
+- **A sample that is only its prompt.** In a code cell on the page that generates text (its source
+  calls `generate_text`, `stream_text`, `sample_stories`, `generate_cli`, `generate`, `sample` or runs
+  `slm-generate`), every sample the output shows must add something to its prompt. The prompts are the
+  string literals of the page's code cells up to and including that one (hidden cells too) that look
+  like text: at least 10 characters, a space and a letter. A sample starts where such a prompt starts
+  a line of the output (or follows a quote or '[', as in a printed repr or list) and runs to the start
+  of the next sample or to a separator line (`---`, `===`); what it holds after its prompt, ignoring
+  whitespace, quotes, brackets and commas, must not be empty. An empty prompt (a new story) is not
+  checked, and a sample whose text happens to end with a copy of its prompt would be flagged: choose
+  another seed or prompt then.
+- **Link noise.** nbdev turns a backticked name into a link when the name is in the project's index:
+  a private name (`_carve`) must not become a link (write it without backticks, or say what it does),
+  and a show_doc source link must not read `#LNone` (nbdev found no line for the object).
+
+REQUIRE_VISIBLE entries match the source of a code cell visible on the page, or the code of a
+highlighted block (pygments' `<div class="highlight">`) that a shown cell's HTML output displays: a
+page may show the real source of a function that lives in a lower module (chapter 10 shows `KVCache`
+from the model module), read from the package when the notebook runs, so it cannot drift from the
+code. (HTML, not a markdown code fence: nbdev links backticked names inside markdown outputs, code
+blocks included.)
+A table per notebook says how much a reader sees. With -v, notes list (without failing) the names
+that a visible cell which is not a definition uses but no visible cell on the page binds (imports,
+assignments, definitions, show_doc blocks): a reader who copies the page's code would miss them.
 """
 import argparse, json, os, re, shutil, sys, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
@@ -27,13 +57,22 @@ root = Path(__file__).resolve().parent.parent
 # What a learner must be able to read on the site: notebook -> regexes (re.M), each must match the
 # source of at least one code cell that is visible on the processed page. Edit as the notebooks move.
 REQUIRE_VISIBLE = {
+    '01_dataset':   [r'^def load_stories\b', r'^def read_stories\b'],
     '03_batches':   [r'^def get_batch\b'],
     '04_model':     [r'^class CausalSelfAttention\b',
-                     r'^class Block\b',
+                     r'^class MultiHeadAttention\b',                      # the plain multi-head version
+                     r'^class Block\b', r'^class MLP\b', r'^class GPTConfig\b',
                      r'^class GPT\b[\s\S]*^\s+def forward\(|^def forward\(self\s*:\s*GPT\b'],  # GPT.forward
+    '05_evaluation': [r'^def estimate_loss\b', r'^def perplexity\b', r'^def evaluate_tokens\b'],
     '07_optim':     [r'^def get_lr\b'],
     '08_training':  [r'\.backward\([\s\S]*\.step\('],     # a training step: backward, then an optimizer step
-    '10_inference': [r'\bmultinomial\('],                  # sampling the next token
+    '09_plots':     [r'^def plot_history\b', r'^def save_loss_plot\b'],
+    '10_inference': [r'\bmultinomial\(',                   # sampling the next token, written out
+                     r'^def sample_next\b',                 # the sampling step GPT.generate uses
+                     r'^class KVCache\b',
+                     r'^def forward_cached\(self\s*:\s*CausalSelfAttention\b',   # attention with the cache
+                     r'^def generate_stream\b',             # the cached loop
+                     r'^def generate_text\b'],
 }
 
 # Absolute paths of one machine. The lookbehind keeps URLs (https://host/home/...) and relative paths out;
@@ -48,6 +87,87 @@ ALLOWED_PATHS = {
 
 JARGON = re.compile(r"\bseeds\b|\bseed notebooks?\b", re.I)
 TRACEBACK = re.compile(r'Traceback \(most recent call last\)')
+# the page-reading checks (see the docstring)
+GENERATES = re.compile(r"\b(?:generate_text|stream_text|sample_stories|generate_cli|generate|sample)\s*\(|slm-generate")
+SEPARATOR = re.compile(r'^[ \t]*(?:-{3,}|={3,}).*$', re.M)
+PRIVATE_LINK = re.compile(r'\[`(_\w+)`\]\(')
+HIGHLIGHT = re.compile(r'<div class="highlight"')
+
+def _shown_source(out):
+    "The code a highlighted HTML output shows (tags stripped), or ''"
+    h = (out.get('data') or {}).get('text/html', '')
+    h = h if isinstance(h, str) else ''.join(h)
+    if not HIGHLIGHT.search(h): return ''
+    import html
+    return html.unescape(re.sub(r'<[^>]+>', '', h))
+
+def _literals(src):
+    "String literals of a code cell that look like text (prompt candidates)"
+    import ast
+    try: tree = ast.parse('\n'.join(l for l in src.splitlines() if not l.lstrip().startswith(('%', '!'))))
+    except SyntaxError: return set()
+    out = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Constant) and isinstance(n.value, str):
+            t = n.value.strip()
+            if len(t) >= 10 and ' ' in t and re.search('[A-Za-z]', t): out.add(t)
+    return out
+
+def _empty_samples(text, prompts):
+    "The prompts in `text` that start a sample with nothing after them (see the docstring)"
+    if not prompts: return []
+    alt = '|'.join(re.escape(p) for p in sorted(prompts, key=len, reverse=True))   # longest first
+    starts = [(m.start(), m.end(), m.group(0)) for m in re.finditer(rf"(?:^|(?<=[\n'\"\[]))(?:{alt})", text)]
+    bounds = sorted({m.start() for m in SEPARATOR.finditer(text)} | {a for a, _, _ in starts} | {len(text)})
+    empty = []
+    for a, b, p in starts:
+        end = next(x for x in bounds if x >= b)
+        if not re.sub(r"""[\s'"\[\](),]""", '', text[b:end]): empty.append(p)
+    return empty
+
+def _is_definition(cell):
+    "Is the cell a visible definition: its code (options and comments left out) starts with def, class or a decorator?"
+    if not _visible(cell): return False
+    code = [l for l in _quarto_opts(cell.get('source', ''))[1].splitlines() if l.strip() and not l.lstrip().startswith('#')]
+    return bool(code) and re.match(r'(?:async\s+def|def|class)\s|@', code[0]) is not None
+
+def _unbound_names(cells):
+    "(cell, names) for visible non-definition cells that use names no visible cell before binds (see the docstring)"
+    import ast, builtins
+    bound = set(dir(builtins)) | {'display', 'get_ipython'}
+    for c in cells:                      # show_doc blocks document a name on the page
+        if c.cell_type == 'code': bound |= {m.split('.')[0] for m in re.findall(r'show_doc\(([\w.]+)', c.source)}
+    out = []
+    for c in cells:
+        if not _visible(c): continue
+        code = '\n'.join(l for l in _quarto_opts(c.source)[1].splitlines() if not l.lstrip().startswith(('%', '!')))
+        try: tree = ast.parse(code)
+        except SyntaxError: continue
+        new = set()
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load): new.add(n.id)
+            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): new.add(n.name)
+            elif isinstance(n, ast.alias): new.add((n.asname or n.name).split('.')[0])
+            elif isinstance(n, ast.arg): new.add(n.arg)
+            elif isinstance(n, ast.ExceptHandler) and n.name: new.add(n.name)
+            elif isinstance(n, ast.ImportFrom) and any(a.name == '*' for a in n.names):
+                try: new |= set(getattr(__import__(n.module, fromlist=['*']), '__all__', []))
+                except Exception: pass
+        if not _is_definition(c):
+            used = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound - new)
+            if used: out.append((c, used))
+        bound |= new
+    return out
+
+def _has_output(cell):
+    "Does a code cell show some output on the page: non-blank text, an image, HTML or markdown?"
+    if cell.get('cell_type') != 'code' or not _shows_output(cell): return False
+    for o in cell.get('outputs', []):
+        if o.get('output_type') == 'stream' and o.get('name') == 'stdout' and _text(o).strip(): return True
+        for k, v in (o.get('data') or {}).items():
+            if k.startswith('image/'): return True
+            if k.startswith('text/') and (v if isinstance(v, str) else ''.join(v)).strip(): return True
+    return False
 QUARTO_OPT = re.compile(r'^\s*#\|\s*([\w-]+)\s*:\s*(.*?)\s*$')
 
 def _text(out):
@@ -171,12 +291,41 @@ def process(path, require=None):
         if ps: problems.append(f"cell {i}: absolute path in the {t} source: {ps[0]!r}" + (f" (and {len(ps)-1} more)" if len(ps) > 1 else ''))
     for i, (t, s) in enumerate(raw):      # the project's own words: the original recipe, never "the seeds"
         if JARGON.search(s): problems.append(f"cell {i}: {JARGON.search(s).group(0)!r} in the {t} source: say 'the original recipe'")
+    # what a reader trips over: a colon with nothing after it, samples that are only their prompt, link noise
+    for j, c in enumerate(cells):
+        if c.cell_type == 'markdown' and c.source.rstrip().endswith(':'):
+            nxt = cells[j + 1] if j + 1 < len(cells) else None
+            if nxt is None or not (_has_output(nxt) or _is_definition(nxt)):
+                last_line = c.source.rstrip().splitlines()[-1].strip()
+                what = ('nothing (the page ends)' if nxt is None else f"a {nxt.cell_type} cell" if nxt.cell_type != 'code'
+                        else f"{where(nxt)}, which shows no output")
+                problems.append(f"{where(c)}: the text ends with ':' ({last_line[-70:]!r}) but is followed by {what}: "
+                                "show what it announces, or end the sentence")
+    prompts, on_page = set(), {id(x) for x in cells}
+    for i, (t, s) in enumerate(raw):
+        if t != 'code': continue
+        prompts |= _literals(s)
+        c = orig_cells[i]
+        if id(c) not in on_page or not _visible(c) or not _shows_output(c) or not GENERATES.search(s): continue
+        text = ''.join(_text(o) for o in c.get('outputs', []) if o.get('output_type') != 'error')
+        for p in dict.fromkeys(_empty_samples(text, prompts)):
+            problems.append(f"cell {i}: a generated sample is only its prompt {p[:50]!r} (it ended at once): "
+                            "choose a prompt, seed or setting whose sample continues, or say why it is empty")
+    for c in cells:
+        src = c.source if c.cell_type == 'markdown' else ''
+        outs = ''.join(_text(o) for o in c.get('outputs', []))
+        for m in dict.fromkeys(PRIVATE_LINK.findall(src + outs)):
+            problems.append(f"{where(c)}: nbdev links the private name `{m}`: write it without backticks")
+        if '#LNone' in outs: problems.append(f"{where(c)}: a show_doc source link reads '#LNone' (nbdev found no line for it)")
     # the committed file, hidden cells included: a reader's clone holds those outputs too
     for i, c in enumerate(json.loads(Path(path).read_text())['cells']):
         ps = [p for o in c.get('outputs', []) for p in _paths(_text(o), name)]
         if any(x.startswith(f"cell {i}:") and 'absolute path in an output' in x for x in problems): continue   # reported above
         if ps: problems.append(f"cell {i}: absolute path in a committed output (hidden from the page, not from a clone): {ps[0]!r}")
 
+    for c, names in _unbound_names(cells):
+        notes.append(f"{where(c)}: a visible cell uses {', '.join(names[:8])}, bound by no visible cell on the page "
+                     "(a hidden import or setup cell?)")
     # what a reader sees
     vis_ids = {id(c) for c in cells if _visible(c)}
     code_orig = [i for i, (t, s) in enumerate(raw) if t == 'code' and s.strip()]
@@ -187,6 +336,7 @@ def process(path, require=None):
     vis_lines = sum(len(lines(_quarto_opts(c.source)[1])) for c in cells if _visible(c) and id(c) in orig)
     all_lines = sum(len(lines(s)) for t, s in raw if t == 'code')
     vis_src = [_quarto_opts(c.source)[1] for c in cells if _visible(c)]
+    vis_src += [_shown_source(o) for c in cells if c.cell_type == 'code' and _shows_output(c) for o in c.get('outputs', [])]
     require = REQUIRE_VISIBLE if require is None else require
     req = [(r, any(re.search(r, s, re.M) for s in vis_src)) for r in require.get(name, [])]
     anywhere = [(r, any(re.search(r, s, re.M) for s in vis_src)) for r in require.get('*', [])]

@@ -25,7 +25,7 @@ def _loss_only(model) -> dict:
     return dict(return_logits=False) if isinstance(inner, GPT) else {}
 
 # %% ../nbs/05_evaluation.ipynb #2ccbb046
-def estimate_loss(model:nn.Module, # forward(idx, targets) -> (logits, loss); may be compiled or DDP-wrapped
+def estimate_loss(model:nn.Module, # forward(idx, targets) -> (logits, loss); may be compiled, or wrapped in DDP for several GPUs
                   splits:dict, # split name -> 1-D uint16 token array (or .bin path), e.g. {'train': ..., 'validation': ...}
                   batch_size:int, # windows per batch
                   block_size:int, # tokens per window

@@ -66,18 +66,14 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)     # mixes the heads' outputs
         self.resid_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x, kv_cache=None, layer:int=0):
+    def forward(self, x):                                               # (B, T, C)
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)                        # 3 x (B, T, C)
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) # (B, nh, T, hs)
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) # (B, nh, T, hs)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) # (B, nh, T, hs)
-        mask, causal = None, True
-        if kv_cache is not None:                                        # generating: add the cached keys, values
-            mask, causal = kv_cache.attn_mask(T, x.device)
-            k, v = kv_cache.update(layer, k, v)                         # (B, nh, cached + T, hs)
         p = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal) # (B, nh, T, hs)
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True) # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(B, T, C)                # heads side by side again: (B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
@@ -104,8 +100,8 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x, kv_cache=None, layer:int=0):            # (B, T, C) -> (B, T, C)
-        x = x + self.attn(self.ln_1(x), kv_cache, layer)
+    def forward(self, x):                                        # (B, T, C) -> (B, T, C)
+        x = x + self.attn(self.ln_1(x))
         return x + self.mlp(self.ln_2(x))
 
 # %% ../nbs/04_model.ipynb #ee3a68ed
@@ -152,16 +148,14 @@ class GPT(nn.Module):
         if isinstance(module, (nn.Linear, nn.Embedding)): nn.init.normal_(module.weight, mean=0.0, std=0.02)
         if isinstance(module, nn.Linear) and module.bias is not None: nn.init.zeros_(module.bias)
 
-    def forward(self, idx, targets=None, *, kv_cache=None, return_logits:bool=True):
+    def forward(self, idx, targets=None, *, return_logits:bool=True):
         "Logits `(B, T, V)` and mean loss with `targets`, else last-position logits `(B, 1, V)` and `None`."
-        start = 0 if kv_cache is None else kv_cache.pos                      # positions already cached (generation)
-        _check_idx(idx, start, self.config)
+        _check_idx(idx, 0, self.config)
         B, T = idx.shape
-        pos = torch.arange(start, start + T, device=idx.device)              # (T,)
+        pos = torch.arange(T, device=idx.device)                              # (T,)
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos)) # (B, T, C)
-        for i, block in enumerate(self.transformer.h): x = block(x, kv_cache, i)        # (B, T, C)
+        for block in self.transformer.h: x = block(x)                         # (B, T, C)
         x = self.transformer.ln_f(x)                                          # (B, T, C)
-        if kv_cache is not None: kv_cache.pos += T
         if targets is None: return self.lm_head(x[:, [-1], :]), None          # (B, 1, V)
         if not return_logits and chunked_loss_ok(x, self.lm_head.weight):   # loss only, (B, T, V) never stored
             return None, lm_head_loss(x.reshape(B * T, -1), self.lm_head.weight, targets.reshape(-1))
@@ -403,6 +397,35 @@ class KVCache:
         self.v[layer][:, :, self.pos:end] = v
         return self.k[layer][:, :, :end], self.v[layer][:, :, :end]
 
+# %% ../nbs/04_model.ipynb #be30c534
+@patch
+def forward_cached(self:CausalSelfAttention, x, cache:KVCache, layer:int):
+    "`forward` for new positions `x` (B, T, C) after the `cache.pos` cached ones: attend to the cache too, and add to it."
+    B, T, C = x.shape
+    q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in self.c_attn(x).split(C, dim=2))
+    mask, causal = cache.attn_mask(T, x.device)                     # the new queries may see every cached key
+    k, v = cache.update(layer, k, v)                                # (B, nh, cached + T, hs)
+    p = self.dropout if self.training else 0.0
+    y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal) # (B, nh, T, hs)
+    return self.resid_dropout(self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C)))
+
+@patch
+def forward_cached(self:Block, x, cache:KVCache, layer:int):
+    "`forward`, with the attention reading and extending `cache` (layer `layer`)."
+    x = x + self.attn.forward_cached(self.ln_1(x), cache, layer)
+    return x + self.mlp(self.ln_2(x))
+
+@patch
+def forward_cached(self:GPT, idx, cache:KVCache):
+    "Last-position logits (B, 1, V) for the new tokens `idx` (B, T) that follow the `cache.pos` cached ones."
+    _check_idx(idx, cache.pos, self.config)
+    T = idx.shape[1]
+    pos = torch.arange(cache.pos, cache.pos + T, device=idx.device)     # positions continue after the cache
+    x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+    for i, block in enumerate(self.transformer.h): x = block.forward_cached(x, cache, i)
+    cache.pos += T
+    return self.lm_head(self.transformer.ln_f(x[:, [-1], :]))
+
 # %% ../nbs/04_model.ipynb #0ea716b3
 def check_generate_args(idx, max_new_tokens, temperature, top_k, top_p, keep, block_size):
     "Raise a clear `ValueError` for arguments `GPT.generate` cannot use."
@@ -474,7 +497,7 @@ def generate_stream(self:GPT,
             with torch.inference_mode():
                 new_start = _next_start(start, L, bs, keep)
                 if new_start != start: start = new_start; cache.reset()   # positions moved: rebuild the cache
-                logits = self(seq[:, start + cache.pos:L], kv_cache=cache)[0][:, -1, :]  # feed what is not cached
+                logits = self.forward_cached(seq[:, start + cache.pos:L], cache)[:, -1, :]  # feed what is not cached
                 if logits_processor is not None: logits = logits_processor(seq[:, :L], logits)
                 nxt = sample_next(logits, temperature, top_k, top_p, generator)     # (B, 1)
                 if stop_token is not None:
