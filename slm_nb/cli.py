@@ -33,7 +33,8 @@ def _raised_by_check(e:BaseException) -> bool:
     tb = e.__traceback__
     if tb is None: return False
     while tb.tb_next is not None: tb = tb.tb_next
-    if not str(tb.tb_frame.f_globals.get('__name__', '')).startswith('slm_nb.'): return False
+    name = str(tb.tb_frame.f_globals.get('__name__', ''))
+    if not (name.startswith('slm_nb.') or name == '__main__'): return False   # __main__: `python -m slm_nb.x`, a notebook
     return re.search(r'\braise\s+\w', linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno)) is not None
 
 def is_usage_error(e:BaseException, # an exception a command ended with
