@@ -19,7 +19,7 @@ from fastcore.script import call_parse, store_true
 from .tokenize import gpt2_encoding, EOT
 from .model import GPT, check_generate_args, read_model
 from .hardware import resolve_device, inference_dtype
-from .cli import command_errors
+from .cli import UsageError, command_errors
 from .files import load_checkpoint
 
 # %% ../nbs/10_inference.ipynb #c64bdc65
@@ -166,9 +166,9 @@ def generate_cli(
     "Generate text from a trained model (see `slm-generate --help`)."
     def note(w): print(f"slm-generate: note: {w.message}", file=sys.stderr)
     with command_errors('slm-generate'):
-        if ckpt is None: raise ValueError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt) or run folder")
+        if ckpt is None: raise UsageError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt) or run folder")
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(f"num_samples must be an integer >= 1, got {num_samples!r}")
+            raise UsageError(f"num_samples must be an integer >= 1, got {num_samples!r}")
         if prompt == '-' or (prompt is None and not sys.stdin.isatty()): prompt = sys.stdin.read().rstrip('\r\n')
         prompt = prompt or ''
         with warnings.catch_warnings(record=True) as caught:

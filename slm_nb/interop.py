@@ -17,7 +17,7 @@ import numpy as np
 from fastcore.script import call_parse, store_true
 from tqdm import tqdm
 
-from .cli import command_errors
+from .cli import UsageError, command_errors
 from .files import atomic_write, check_writable, tmp_path, tmp_pattern, pid_alive
 from .tokenize import gpt2_encoding, gpt2_files, EOT, EOT_TEXT, named_source
 from .prepare_fast import encode_joined
@@ -125,8 +125,8 @@ def export_cli(
 ):
     "Export a trained model as a Hugging Face GPT-2 folder, tokenizer included (see `slm-export --help`)."
     with command_errors('slm-export'):
-        if ckpt is None: raise ValueError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt), run folder or Hugging Face folder")
-        if out is None: raise ValueError("--out is required: the folder to write the Hugging Face model to")
+        if ckpt is None: raise UsageError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt), run folder or Hugging Face folder")
+        if out is None: raise UsageError("--out is required: the folder to write the Hugging Face model to")
         path = export_hf(ckpt, out, overwrite=force)
         print(f"slm-export: wrote {path} ({', '.join(sorted(p.name for p in path.iterdir()))}); "
               f"load it with transformers.pipeline('text-generation', model={str(path)!r})")
@@ -204,8 +204,8 @@ def eval_cli(
     "The mean loss and perplexity of a model over every token of a text (see `slm-eval --help`)."
     as_json = json
     with command_errors('slm-eval'):
-        if ckpt is None: raise ValueError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt), run folder or Hugging Face folder")
-        if data is None: raise ValueError("--data is required: a text file or folder, a prepared folder, or 'synthetic'")
+        if ckpt is None: raise UsageError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt), run folder or Hugging Face folder")
+        if data is None: raise UsageError("--data is required: a text file or folder, a prepared folder, or 'synthetic'")
         r = eval_model(ckpt, data, split, block_size, batch_size, device, dtype, progress=sys.stderr.isatty() and not as_json)
         if as_json: print(_json.dumps(dict(ckpt=ckpt, data=data, **r)))
         else: print(f"{ckpt} on {data} ({r['split']}): loss {r['loss']:.4f}, perplexity {r['perplexity']:.2f} "

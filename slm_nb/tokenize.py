@@ -221,6 +221,6 @@ def prepare_cli(
 ):
     "Tokenize a story source with GPT-2's BPE into OUT/train.bin, OUT/validation.bin and OUT/meta.json."
     with command_errors('slm-prepare', interrupted="interrupted; finished files in the output folder were left as they were"):
-        if out is None: raise ValueError("--out is required: the folder to write train.bin, validation.bin and meta.json into")
+        if out is None: raise UsageError("--out is required: the folder to write train.bin, validation.bin and meta.json into")
         prepare(data, out, val_fraction=val_fraction, seed=seed, n_stories=n_stories, num_proc=num_proc,
                 force=force, quiet=quiet)
