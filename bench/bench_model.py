@@ -24,7 +24,7 @@ import argparse, os, platform, statistics, sys, time
 import torch
 import torch.nn.functional as F
 from slm_nb.model import GPT, GPTConfig, naive_generate
-from slm_nb.config import native_bf16, resolve_dtype
+from slm_nb.hardware import native_bf16, resolve_dtype
 from slm_nb.optim import configure_optimizer
 
 FLAGS = ('avx2', 'avx512f', 'avx512_bf16', 'amx_tile', 'amx_bf16')

@@ -11,7 +11,7 @@ generation speed of the float32 and bfloat16 weights, interleaved.
 import argparse, statistics, sys, time
 import torch
 from slm_nb.batch import load_split
-from slm_nb.config import native_bf16
+from slm_nb.hardware import native_bf16
 from slm_nb.evaluate import evaluate_tokens
 from slm_nb.generate import load_model
 

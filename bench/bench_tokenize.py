@@ -5,8 +5,8 @@ Run: python bench/bench_tokenize.py [--mb 50] [--repeats 5] [--num_proc 2] [--te
 Peers (all produce the same ids: each story's `encode_ordinary` ids followed by 50256):
   tiktoken, 1 core       `enc.encode_ordinary(story)` story by story (ids only, nothing written)
   tiktoken batch, 2 thr  `enc.encode_ordinary_batch(stories, num_threads=2)` (ids only, nothing written)
-  slm_nb, 1 process      `_write_split(..., num_proc=1)`: joined chunks, ids written to a uint16 file
-  slm_nb, N processes    `_write_split(..., num_proc=N)`: the path `prepare` takes
+  slm_nb, 1 process      `write_tokens(..., num_proc=1)`: joined chunks, ids written to a uint16 file
+  slm_nb, N processes    `write_tokens(..., num_proc=N)`: the path `prepare` takes
 Reported: median tokens/s over the repeats (setup, i.e. generating the stories, is not timed).
 """
 import argparse, os, platform, statistics, sys, tempfile, time
@@ -16,7 +16,10 @@ import numpy as np
 import tiktoken
 
 from slm_nb.data import load_stories, synthetic_stories
-from slm_nb.tokenize import gpt2_encoding, _write_split, EOT
+from slm_nb.tokenize import gpt2_encoding, EOT, EOT_TEXT
+from slm_nb.prepare_fast import encode_joined, write_tokens
+
+def encode_chunk(stories): return encode_joined(gpt2_encoding(), stories, EOT_TEXT, EOT)   # what prepare's workers run
 
 
 def machine() -> str:
@@ -88,13 +91,14 @@ def main():
         return sum(len(ids) + 1 for ids in enc.encode_ordinary_batch(stories, num_threads=2))
 
     def ours(num_proc):
-        def run(path): return _write_split(stories, path, num_proc=num_proc, quiet=True)["tokens"]
+        def run(path):
+            with open(path, "wb") as f: return write_tokens(stories, f, encode_chunk, num_proc=num_proc, quiet=True)["tokens"]
         return run
 
     peers = [("tiktoken encode_ordinary, 1 core", tiktoken_single),
              ("tiktoken encode_ordinary_batch, 2 threads", tiktoken_batch),
-             ("slm_nb _write_split, 1 process (+write)", ours(1)),
-             (f"slm_nb _write_split, {a.num_proc} processes (+write)", ours(a.num_proc))]
+             ("slm_nb write_tokens, 1 process (+write)", ours(1)),
+             (f"slm_nb write_tokens, {a.num_proc} processes (+write)", ours(a.num_proc))]
     times = {name: [] for name, _ in peers}
     tokens = {}
     with tempfile.TemporaryDirectory() as d:

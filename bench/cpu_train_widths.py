@@ -9,7 +9,8 @@ so that background load affects them alike, and the median over repeats is repor
 import argparse, os, platform, statistics, sys, time
 import torch
 from slm_nb.model import GPT, GPTConfig
-from slm_nb.optim import configure_optimizer, clip_and_step, make_grad_scaler
+from slm_nb.optim import configure_optimizer, clip_and_step
+from slm_nb.hardware import make_grad_scaler
 
 SIZES = [(4, 4, 64), (4, 4, 128), (4, 6, 192), (6, 6, 384)]  # (n_layer, n_head, n_embd)
 

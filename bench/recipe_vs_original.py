@@ -36,7 +36,8 @@ from slm_nb.batch import load_split, get_batch
 from slm_nb.config import get_preset
 from slm_nb.evaluate import estimate_loss
 from slm_nb.model import GPT, GPTConfig
-from slm_nb.optim import configure_optimizer, get_lr, set_lr, make_grad_scaler, clip_and_step
+from slm_nb.optim import configure_optimizer, get_lr, set_lr, clip_and_step
+from slm_nb.hardware import make_grad_scaler
 from slm_nb.tokenize import prepare
 
 HERE = Path(__file__).resolve().parent

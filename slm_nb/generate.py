@@ -18,9 +18,8 @@ from fastcore.script import call_parse, store_true
 
 from .tokenize import gpt2_encoding, EOT
 from .model import GPT, check_generate_args, read_model
-from .config import resolve_device, resolve_dtype, canonical_dtype
-from .optim import torch_dtype
-from .cli import command_errors
+from .hardware import resolve_device, inference_dtype
+from .cli import UsageError, command_errors
 from .files import load_checkpoint
 
 # %% ../nbs/10_inference.ipynb #c64bdc65
@@ -138,16 +137,6 @@ def stream_text(model:GPT, # a model (see load_model), or a path to load one fro
         if rest := dec.decode(b'', final=True): yield rest                # a character left incomplete at the end
     return pieces()
 
-# %% ../nbs/10_inference.ipynb #7cd1fdc0
-def _load_dtype(dtype, device:str) -> torch.dtype:
-    "The torch dtype for a `load_model` dtype setting on `device` (warns about float16 on a CPU)."
-    if dtype is None: return torch.float32
-    key = canonical_dtype(dtype)                      # one table of names for the whole package
-    if key == 'auto': key = resolve_dtype('auto', device)   # bf16 where the hardware has it (a GPU, or a CPU with AVX-512 BF16/AMX)
-    if key == 'float16' and not device.startswith(('cuda', 'mps')):
-        warnings.warn(f"float16 on {device!r} works but is slower than float32 there; it is meant for GPUs")
-    return torch_dtype(key)
-
 # %% ../nbs/10_inference.ipynb #a433c674
 def load_model(source, # a checkpoint (.pt: ours or nanoGPT's), a run folder (best.pt, else last.pt), or a Hugging Face GPT-2 folder
                device:str='cpu', # 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'
@@ -155,7 +144,7 @@ def load_model(source, # a checkpoint (.pt: ours or nanoGPT's), a run folder (be
               ) -> GPT:
     "A `GPT` in eval mode on `device`, read safely (weights only) from any of the formats this project knows."
     device = resolve_device(device)
-    tdtype = _load_dtype(dtype, device)
+    tdtype = inference_dtype(dtype, device)          # the hardware appendix's rule for loaded weights
     return read_model(source).to(device=device, dtype=tdtype).eval()   # the formats: see `read_model` (chapter 4)
 
 # %% ../nbs/10_inference.ipynb #5803edb8
@@ -177,9 +166,9 @@ def generate_cli(
     "Generate text from a trained model (see `slm-generate --help`)."
     def note(w): print(f"slm-generate: note: {w.message}", file=sys.stderr)
     with command_errors('slm-generate'):
-        if ckpt is None: raise ValueError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt) or run folder")
+        if ckpt is None: raise UsageError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt) or run folder")
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(f"num_samples must be an integer >= 1, got {num_samples!r}")
+            raise UsageError(f"num_samples must be an integer >= 1, got {num_samples!r}")
         if prompt == '-' or (prompt is None and not sys.stdin.isatty()): prompt = sys.stdin.read().rstrip('\r\n')
         prompt = prompt or ''
         with warnings.catch_warnings(record=True) as caught:

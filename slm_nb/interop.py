@@ -15,15 +15,16 @@ from pathlib import Path
 
 import numpy as np
 from fastcore.script import call_parse, store_true
+from tqdm import tqdm
 
-from .cli import command_errors
-from .files import atomic_write, check_writable, tmp_path
-from .tokenize import gpt2_encoding, gpt2_files, EOT, EOT_TEXT
+from .cli import UsageError, command_errors
+from .files import atomic_write, check_writable, tmp_path, tmp_pattern, pid_alive
+from .tokenize import gpt2_encoding, gpt2_files, EOT, EOT_TEXT, named_source
 from .prepare_fast import encode_joined
 from .data import load_stories
 from .batch import load_split
 from .model import GPT
-from .evaluate import evaluate_tokens
+from .evaluate import evaluate_tokens, perplexity
 from .generate import load_model
 
 # %% ../nbs/interop.ipynb #16e88cad
@@ -75,31 +76,44 @@ def _replaceable(out:Path, overwrite:bool):
         raise FileExistsError(f"{out} holds files but no exported model (no config.json): --force replaces only an "
                               "earlier export; choose another folder")
 
+def _sweep_export(out:Path):
+    "Clean up after exports to `out` that died: put back an earlier export a kill left renamed aside, delete their temporaries."
+    pat = tmp_pattern(out.name)                                       # .NAME.PID.RANDOM.tmp, as tmp_path names them
+    try: entries = sorted(out.parent.iterdir())
+    except (FileNotFoundError, NotADirectoryError): return
+    for p in entries:
+        m = pat.match(p.name[:-4] + '.tmp') if p.name.endswith('.old') else pat.match(p.name)
+        if not m or pid_alive(int(m.group(1))) or not p.is_dir(): continue
+        if p.name.endswith('.old') and not out.exists(): os.replace(p, out)   # killed between its two renames
+        else: shutil.rmtree(p, ignore_errors=True)
+
 def export_hf(model, # a GPT, or the path of a checkpoint (ours or nanoGPT's), run folder or Hugging Face folder
               out_dir, # the folder to write; created, or replaced if overwrite and it holds an earlier export
               overwrite:bool=False, # replace a non-empty out_dir that holds an earlier export
              ) -> Path: # out_dir
     "Write `model` as a Hugging Face GPT-2 folder with its tokenizer: `transformers.pipeline` loads it offline."
     out = Path(out_dir).expanduser()
+    _sweep_export(out)                                    # an export killed earlier: its old folder back, its temporaries gone
     _replaceable(out, overwrite)                          # before the (slow) loading
     if not isinstance(model, GPT): model = load_model(model)
     _check_gpt2_vocab(model, "GPT-2's tokenizer does not fit it")
     check_writable(out.parent, create=True, what='the folder for --out')
-    tmp, old = tmp_path(out), None                        # a hidden sibling: the same file system, so renames are atomic
+    tmp = tmp_path(out)                                   # a hidden sibling: the same file system, so renames are atomic
+    old = tmp.with_name(tmp.name.removesuffix('.tmp') + '.old')   # where an earlier export waits while the new one moves in
     try:
         tmp.mkdir()
         hf = model.to_hf().cpu().eval()
         hf.generation_config.pad_token_id = EOT           # GPT-2 has no padding token: pad with <|endoftext|>, quietly
         with _no_progress_bars(): hf.save_pretrained(tmp)   # config.json, model.safetensors, generation_config.json
         write_gpt2_tokenizer(tmp, model.config.block_size)
-        if out.exists(): old = out.with_name(tmp.name.removesuffix('.tmp') + '.old'); os.replace(out, old)
+        if out.exists(): os.replace(out, old)             # a kill from here to the next rename: the next export puts it back
         try: os.replace(tmp, out)
         except OSError:
-            if old is not None: os.replace(old, out)      # put the earlier export back
+            if old.exists(): os.replace(old, out)         # put the earlier export back
             raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None: shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
     return out
 
 # %% ../nbs/interop.ipynb #e9973514
@@ -111,34 +125,49 @@ def export_cli(
 ):
     "Export a trained model as a Hugging Face GPT-2 folder, tokenizer included (see `slm-export --help`)."
     with command_errors('slm-export'):
-        if ckpt is None: raise ValueError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt), run folder or Hugging Face folder")
-        if out is None: raise ValueError("--out is required: the folder to write the Hugging Face model to")
+        if ckpt is None: raise UsageError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt), run folder or Hugging Face folder")
+        if out is None: raise UsageError("--out is required: the folder to write the Hugging Face model to")
         path = export_hf(ckpt, out, overwrite=force)
         print(f"slm-export: wrote {path} ({', '.join(sorted(p.name for p in path.iterdir()))}); "
               f"load it with transformers.pipeline('text-generation', model={str(path)!r})")
 
 # %% ../nbs/interop.ipynb #b794124c
-_NAMED = ('synthetic', 'tinystories')
 _EVAL_SPLITS = ('validation', 'train', 'all')
 
 def eval_tokens(data, # a text file or folder (as slm-prepare takes), a prepared folder (meta.json), 'synthetic' or 'tinystories'
                 split:str=None, # 'validation', 'train' or 'all'; None: 'all' for text files and folders, else 'validation'
-               ) -> tuple: # (GPT-2 token ids as a 1-D uint16 array, the split used)
+               ) -> tuple: # (GPT-2 token ids as a 1-D uint16 array: a prepared split's memory map, not a copy; the split used)
     "The tokens `slm-eval` scores: a prepared split as it is, or stories tokenized as `slm-prepare` would."
     if split is not None and split not in _EVAL_SPLITS: raise ValueError(f"split must be one of {_EVAL_SPLITS}, got {split!r}")
-    named = isinstance(data, str) and data.strip().lower() in _NAMED
+    named = named_source(data) is not None
     path = Path(str(data)).expanduser()
     if not named and path.is_dir() and (path/'meta.json').is_file():             # a folder slm-prepare wrote
         split = split or 'validation'
         meta = _json.loads((path/'meta.json').read_text())
         if meta.get('tokenizer', 'gpt2') != 'gpt2': raise ValueError(f"{path} holds {meta.get('tokenizer')!r} tokens, not GPT-2's")
         parts = [load_split(path, s) for s in (('train', 'validation') if split == 'all' else (split,))]
-        return np.concatenate(parts), split                                      # a copy: torch wants writable arrays
+        return (parts[0] if len(parts) == 1 else np.concatenate(parts)), split  # one split: its memmap, read lazily
     split = split or ('validation' if named else 'all')
     stories = [s for sp in (('train', 'validation') if split == 'all' else (split,)) for s in load_stories(data, sp)]
     return encode_joined(gpt2_encoding(), stories, EOT_TEXT, EOT), split   # the ids prepare writes
 
 # %% ../nbs/interop.ipynb #8b065260
+_PIECE_TOKENS = 1 << 20   # tokens per call of evaluate_tokens: its int64 copy stays at 8 MB, however large the split
+
+def _score_in_pieces(model, tokens, T:int, batch_size:int, device, progress:bool) -> dict:
+    "`evaluate_tokens` over `tokens`, one window-aligned piece at a time: the same windows and loss, without a copy of it all."
+    n = len(tokens)
+    T = min(T, n - 1)
+    step = max(1, _PIECE_TOKENS // T) * T                 # whole windows per piece, so the windows are evaluate_tokens'
+    total, count, a = 0.0, 0, 0
+    with tqdm(total=n - 1, disable=not progress, desc='evaluating', unit='token', unit_scale=True) as bar:
+        while a < n - 1:
+            b = a + step if n - 1 - (a + step) >= T else n - 1    # a last piece shorter than a window joins this one
+            r = evaluate_tokens(model, tokens[a:b + 1], block_size=T, batch_size=batch_size, device=device)
+            total += r['loss'] * r['tokens']; count += r['tokens']; bar.update(b - a); a = b
+    loss = total / count
+    return dict(loss=loss, perplexity=perplexity(loss), tokens=count)
+
 def eval_model(model, # a GPT, or the path of a checkpoint (ours or nanoGPT's), run folder or Hugging Face folder
                data, # what to score: see eval_tokens
                split:str=None, # 'validation', 'train' or 'all' (see eval_tokens)
@@ -157,8 +186,7 @@ def eval_model(model, # a GPT, or the path of a checkpoint (ours or nanoGPT's), 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     tokens, split = eval_tokens(data, split)
-    res = evaluate_tokens(model, tokens, block_size=block_size or bs, batch_size=batch_size,
-                          device=next(model.parameters()).device, progress=progress)
+    res = _score_in_pieces(model, tokens, block_size or bs, batch_size, next(model.parameters()).device, progress)
     return dict(res, split=split, block_size=min(block_size or bs, len(tokens) - 1))
 
 # %% ../nbs/interop.ipynb #ab50be16
@@ -176,8 +204,8 @@ def eval_cli(
     "The mean loss and perplexity of a model over every token of a text (see `slm-eval --help`)."
     as_json = json
     with command_errors('slm-eval'):
-        if ckpt is None: raise ValueError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt), run folder or Hugging Face folder")
-        if data is None: raise ValueError("--data is required: a text file or folder, a prepared folder, or 'synthetic'")
+        if ckpt is None: raise UsageError("--ckpt is required: a checkpoint file (e.g. out/cpu-demo/best.pt), run folder or Hugging Face folder")
+        if data is None: raise UsageError("--data is required: a text file or folder, a prepared folder, or 'synthetic'")
         r = eval_model(ckpt, data, split, block_size, batch_size, device, dtype, progress=sys.stderr.isatty() and not as_json)
         if as_json: print(_json.dumps(dict(ckpt=ckpt, data=data, **r)))
         else: print(f"{ckpt} on {data} ({r['split']}): loss {r['loss']:.4f}, perplexity {r['perplexity']:.2f} "

@@ -11,11 +11,10 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from .config import canonical_dtype
+from .hardware import torch_dtype, autocast_context, make_grad_scaler, enable_tf32   # the precision rules, used below
 
 # %% auto #0
-__all__ = ['configure_optimizer', 'get_lr', 'set_lr', 'torch_dtype', 'autocast_context', 'make_grad_scaler', 'load_scaler_state',
-           'enable_tf32', 'clip_and_step']
+__all__ = ['configure_optimizer', 'get_lr', 'set_lr', 'load_scaler_state', 'clip_and_step']
 
 # %% ../nbs/07_optim.ipynb #a765c546
 def _to_cfg_args(first, names):
@@ -86,30 +85,6 @@ def set_lr(optimizer:torch.optim.Optimizer, # the optimizer to update
     for g in optimizer.param_groups: g['lr'] = lr
     return lr
 
-# %% ../nbs/07_optim.ipynb #d38d35cf
-def torch_dtype(name, # a resolved precision in any spelling slm_nb.config accepts ('bf16', 'float32', ...), or a torch.dtype
-               ) -> torch.dtype:
-    "The `torch.dtype` for a precision name: 'float32', 'bfloat16' or 'float16'."
-    if isinstance(name, torch.dtype): return name
-    d = canonical_dtype(name)
-    if d == 'auto': raise ValueError("dtype 'auto' must be resolved first (slm_nb.config.resolve_dtype): resolve 'auto' first")
-    return {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[d]
-
-def autocast_context(device_type:str, # 'cuda', 'cpu' (a 'cuda:0' or torch.device works too)
-                     dtype, # 'float32', 'bfloat16', 'float16' or a torch.dtype
-                    ):
-    "The context the forward pass (training and evaluation) runs under: `torch.autocast`, or a no-op for float32."
-    dt, dev = torch_dtype(dtype), str(device_type).split(':')[0]
-    return nullcontext() if dt == torch.float32 else torch.autocast(device_type=dev, dtype=dt)
-
-# %% ../nbs/07_optim.ipynb #07a9242e
-def make_grad_scaler(dtype, # the resolved training dtype
-                     device_type:str='cuda', # where training runs
-                    ) -> torch.amp.GradScaler:
-    "A `GradScaler` that is enabled only for float16 on CUDA (a no-op pass-through otherwise)."
-    dev = str(device_type).split(':')[0]
-    return torch.amp.GradScaler(dev, enabled=(torch_dtype(dtype) == torch.float16 and dev == 'cuda'))
-
 # %% ../nbs/07_optim.ipynb #a63523c5
 def load_scaler_state(scaler:torch.amp.GradScaler, # the scaler of the resumed run
                       state:dict|None, # scaler.state_dict() as the checkpoint saved it (empty if no scaler was used)
@@ -118,12 +93,6 @@ def load_scaler_state(scaler:torch.amp.GradScaler, # the scaler of the resumed r
     if not scaler.is_enabled() or not state: return False   # an enabled scaler refuses an empty state dict
     scaler.load_state_dict(state)
     return True
-
-# %% ../nbs/07_optim.ipynb #24ccaa99
-def enable_tf32():
-    "Let float32 matmuls and convolutions use TF32 tensor cores on Ampere and newer GPUs (10-bit mantissa products, float32 sums)."
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
 
 # %% ../nbs/07_optim.ipynb #dbd721a6
 def clip_and_step(optimizer:torch.optim.Optimizer, # holds the parameters being trained

@@ -7,25 +7,18 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .hardware import autocast_dtype
+
 # %% auto #0
 __all__ = ['lm_head_loss', 'chunked_loss_ok']
 
-# %% ../nbs/performance.ipynb #79e93495
-def _autocast_dtype(device_type):
-    "The dtype autocast computes matmuls in on `device_type`, or None when autocast is off."
-    try:
-        return torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else None
-    except (TypeError, AttributeError):                       # torch < 2.4
-        if device_type == 'cuda' and torch.is_autocast_enabled(): return torch.get_autocast_gpu_dtype()
-        if device_type == 'cpu' and torch.is_autocast_cpu_enabled(): return torch.get_autocast_cpu_dtype()
-        return None
-
 # %% ../nbs/performance.ipynb #33f5f481
-def _head_loss_chunks(x, weight, targets, chunk, dtype, grads):
-    "Mean cross-entropy of `x @ weight.T` against `targets` (-1 ignored), and optionally its gradients."
+def _head_loss_chunks(x, weight, targets, chunk, dtype, grads, grad_out=None):
+    "Mean cross-entropy of `x @ weight.T` against `targets` (-1 ignored); with `grads`, its gradients times `grad_out` (default 1)."
     N, C = x.shape
     valid = targets != -1
-    n = valid.sum()
+    inv = 1.0 / valid.sum().clamp(min=1)
+    scale = inv if grad_out is None else grad_out.float() * inv              # applied in float32, before any cast to dtype
     w = weight.to(dtype)
     loss = torch.zeros((), device=x.device, dtype=torch.float32)
     gx = torch.empty(N, C, device=x.device, dtype=dtype) if grads else None
@@ -38,26 +31,35 @@ def _head_loss_chunks(x, weight, targets, chunk, dtype, grads):
         if not grads: continue
         p = logp.exp_()                                                         # softmax, in place
         p.scatter_add_(1, tg, -vc.unsqueeze(1).to(p.dtype))                     # minus one at the target
-        p.mul_(vc.unsqueeze(1))                                                 # ignored rows: no gradient (no host sync)
+        p.mul_((vc * scale).unsqueeze(1))                                       # ignored rows: no gradient (no host sync)
         p = p.to(dtype)
         torch.mm(p, w, out=gx[s:s + chunk])                                     # (n, C)
         if dtype == torch.float32: gw.addmm_(p.t(), xc)                         # (V, C)
         else: gw.add_(p.t() @ xc)
-    inv = 1.0 / n.clamp(min=1)
-    return loss / n, (gx * inv if grads else None), (gw.mul_(inv) if grads else None)
+    return loss * inv, gx, gw
 
 class _HeadLoss(torch.autograd.Function):
-    "Head + cross-entropy with the gradients computed chunk by chunk during the forward pass."
+    """Head + cross-entropy chunk by chunk. The gradients are built in the forward pass, except in float16: there they
+    are built in backward, from the incoming gradient that carries the loss scale, as `F.cross_entropy`'s are."""
     @staticmethod
     def forward(ctx, x, weight, targets, chunk, dtype):
+        ctx.chunk, ctx.dtype, ctx.late = chunk, dtype, dtype == torch.float16
+        if ctx.late:                                                            # float16: wait for the scale
+            ctx.save_for_backward(x, weight, targets)
+            return _head_loss_chunks(x, weight, targets, chunk, dtype, grads=False)[0]
         loss, gx, gw = _head_loss_chunks(x, weight, targets, chunk, dtype, grads=True)
         ctx.save_for_backward(gx.to(x.dtype), gw.to(weight.dtype))
         return loss
 
     @staticmethod
     def backward(ctx, g):
-        gx, gw = ctx.saved_tensors
-        return gx * g, gw * g, None, None, None
+        if not ctx.late:
+            gx, gw = ctx.saved_tensors
+            return gx * g, gw * g, None, None, None
+        x, weight, targets = ctx.saved_tensors
+        with torch.autocast(x.device.type, enabled=False):                     # the logits again, chunk by chunk
+            _, gx, gw = _head_loss_chunks(x, weight, targets, ctx.chunk, ctx.dtype, grads=True, grad_out=g)
+        return gx.to(x.dtype), gw.to(weight.dtype), None, None, None
 
 # %% ../nbs/performance.ipynb #715c70a9
 def lm_head_loss(x:torch.Tensor, # final hidden states (N, C)
@@ -69,7 +71,7 @@ def lm_head_loss(x:torch.Tensor, # final hidden states (N, C)
     if x.dim() != 2 or targets.shape != x.shape[:1]:
         raise ValueError(f"lm_head_loss needs x (N, C) and targets (N,), got {tuple(x.shape)} and {tuple(targets.shape)}")
     chunk = chunk_size or max(1, 2**24 // weight.shape[0])
-    dtype = _autocast_dtype(x.device.type) or x.dtype
+    dtype = autocast_dtype(x.device.type) or x.dtype
     with torch.autocast(x.device.type, enabled=False):
         if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
             return _HeadLoss.apply(x, weight, targets, chunk, dtype)
@@ -79,8 +81,5 @@ def lm_head_loss(x:torch.Tensor, # final hidden states (N, C)
 def chunked_loss_ok(x:torch.Tensor, # the final hidden states
                      weight:torch.Tensor, # the head's weight
                     )->bool:
-    "Whether `lm_head_loss` gives the same loss and gradients as `F.cross_entropy` here (no float16 scaling, not compiling)."
-    if torch.compiler.is_compiling(): return False
-    needs_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
-    dtype = _autocast_dtype(x.device.type) or x.dtype
-    return not (needs_grad and dtype == torch.float16)
+    "Whether `forward` should take `lm_head_loss`: everywhere but inside `torch.compile` (its loss and gradients match `F.cross_entropy`'s in every dtype)."
+    return not torch.compiler.is_compiling()

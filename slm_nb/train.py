@@ -27,17 +27,17 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from .cli import command_errors
+from .cli import UsageError, command_errors
 from .files import (CKPT_FORMAT, save_checkpoint, load_checkpoint, read_history, History, check_writable,
                           remove_stale_tmp)
-from .tokenize import prepare, gpt2_encoding, EOT, finished_corpus
+from .tokenize import prepare, gpt2_encoding, EOT, finished_corpus, corpus_mismatch
 from .batch import load_split, get_batch, batch_offsets
 from .model import GPT, GPTConfig, read_model
 from .evaluate import estimate_loss, perplexity
-from .config import (TrainConfig, get_preset, config_parser, resolve_device, resolve_dtype,
-                           resolve_compile)
-from .optim import (configure_optimizer, get_lr, set_lr, autocast_context, make_grad_scaler, clip_and_step,
-                          load_scaler_state, enable_tf32)
+from .config import TrainConfig, get_preset, cli_settings
+from .hardware import (resolve_device, resolve_dtype, resolve_compile, compile_model, autocast_context,
+                             make_grad_scaler, enable_tf32)
+from .optim import configure_optimizer, get_lr, set_lr, clip_and_step, load_scaler_state
 
 # %% ../nbs/08_training.ipynb #532be71f
 def dist_info() -> tuple: # (rank, local_rank, world_size)
@@ -49,8 +49,9 @@ def dist_info() -> tuple: # (rank, local_rank, world_size)
 # %% ../nbs/08_training.ipynb #fea1f6c3
 def _rng_state(sampler:torch.Generator) -> dict:
     "Every random state the next training step reads."
-    st = dict(torch=torch.get_rng_state(), sampler=sampler.get_state(),
-              python=list(random.getstate()[1]), numpy=torch.from_numpy(np.random.get_state()[1].astype(np.int64)))
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    st = dict(torch=torch.get_rng_state(), sampler=sampler.get_state(), python=list(random.getstate()[1]),
+              numpy=torch.from_numpy(keys.astype(np.int64)), numpy_pos=[int(pos), int(has_gauss), float(gauss)])
     if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
     return st
 
@@ -58,26 +59,28 @@ def _set_rng_state(st:dict, sampler:torch.Generator):
     torch.set_rng_state(st['torch'])
     sampler.set_state(st['sampler'])
     if 'python' in st: random.setstate((3, tuple(st['python']), None))
-    if 'numpy' in st: np.random.set_state(('MT19937', st['numpy'].numpy().astype(np.uint32), 624, 0, 0.0))
+    if 'numpy' in st:   # the key and the position in it (older checkpoints saved only the key)
+        pos, has_gauss, gauss = st.get('numpy_pos', (624, 0, 0.0))
+        np.random.set_state(('MT19937', st['numpy'].numpy().astype(np.uint32), int(pos), int(has_gauss), float(gauss)))
     if 'cuda' in st and torch.cuda.is_available() and len(st['cuda']) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(st['cuda'])
 
 # %% ../nbs/08_training.ipynb #89713223
 DATA_WAIT_HOURS = 4   # under torchrun, how long the other processes wait for the first one to prepare the data
 
-def _same_source(a:str, b:str) -> bool:
-    named = ('synthetic', 'tinystories')
-    if a in named or b in named: return a == b
-    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
-
 def _ensure_data(cfg:TrainConfig, ddir:Path, quiet:bool):
-    "Tokenize `cfg.data` into `ddir`, unless `ddir` already holds a finished corpus of that source."
-    meta = finished_corpus(ddir)               # complete, whatever settings wrote it
-    if meta is None: return prepare(cfg.data, ddir, quiet=quiet)
-    if not _same_source(meta.get('source', ''), cfg.data):
-        raise ValueError(f"data_dir {ddir} holds tokens of {meta.get('source')!r}, not of {cfg.data!r}: pass "
-                         f"--data {meta.get('source')} to train on them, or choose another --data_dir")
-    if not quiet: print(f"{ddir}: using the corpus tokenized there ({meta['splits']['train']['tokens']:,} training tokens)")
+    "Tokenize `cfg.data` into `ddir`, unless `ddir` holds a finished corpus of that source as it is now; an edited source is tokenized again."
+    miss = corpus_mismatch(ddir, cfg.data)
+    if miss is None:
+        if not quiet: print(f"{ddir}: using the corpus tokenized there ({finished_corpus(ddir)['splits']['train']['tokens']:,} training tokens)")
+        return
+    what, why = miss
+    if what == 'missing': return prepare(cfg.data, ddir, quiet=quiet)
+    if what == 'source':
+        meta = finished_corpus(ddir)
+        raise UsageError(f"{why}: pass --data {meta.get('source')} to train on them, or choose another --data_dir")
+    if not quiet: print(f"{why}: tokenizing it again")   # edited since: the same settings, the new text
+    return prepare(cfg.data, ddir, force=True, quiet=quiet, **finished_corpus(ddir).get('args', {}))
 
 # %% ../nbs/08_training.ipynb #67c84c97
 def skip_batch(data, batch_size:int, block_size:int, generator:torch.Generator):
@@ -107,16 +110,12 @@ def _train_step(model, raw, optimizer, scaler, train_data, cfg, lr, sampler, ctx
 
 # %% ../nbs/08_training.ipynb #4656b8cb
 def _progress_bar(enabled:bool, **kw):
-    "A tqdm bar: a widget in a notebook that can draw one, text on a terminal, disabled anywhere else."
-    if enabled and not sys.stdout.isatty():
-        try:
-            from IPython import get_ipython
-            import ipywidgets  # noqa: F401  (tqdm.notebook needs it)
-            if get_ipython() is None or 'IPKernelApp' not in get_ipython().config: raise ImportError
-            from tqdm.notebook import tqdm as notebook_tqdm
-            return notebook_tqdm(**kw)
-        except (ImportError, AttributeError): enabled = False
-    return tqdm(**kw, disable=not enabled, file=sys.stdout, dynamic_ncols=True)
+    "tqdm.auto's bar: a widget in a notebook that can draw one, text on a terminal, disabled anywhere else (a log, a test run)."
+    if not enabled: return tqdm(**kw, disable=True)
+    from tqdm.auto import tqdm as auto_tqdm              # here, not at import: without ipywidgets it warns in a notebook
+    from tqdm.notebook import tqdm as widget_tqdm
+    if issubclass(auto_tqdm, widget_tqdm): return auto_tqdm(**kw)
+    return auto_tqdm(**kw, disable=not sys.stdout.isatty(), file=sys.stdout, dynamic_ncols=True)
 
 # %% ../nbs/08_training.ipynb #fdb5f3c2
 class _StopFlag:
@@ -165,7 +164,7 @@ def init_config(cfg:TrainConfig, # a config whose init_from names the source mod
                 keep=(), # shape fields the user chose (e.g. the flags given): they must agree with the source
                 source:GPT=None, # the source model, when it is already loaded
                ) -> TrainConfig:
-    "`cfg` with its model shape (vocab_size, block_size, n_layer, n_head, n_embd, bias) taken from `cfg.init_from`."
+    "`cfg` with its model shape taken from `cfg.init_from`; `block_size` stays the config's when it fits the source's context."
     src = (source or source_model(cfg.init_from)).config
     if src.vocab_size <= EOT:
         raise ValueError(f"init_from {cfg.init_from}: its vocabulary has {src.vocab_size:,} tokens, fewer than GPT-2's "
@@ -177,7 +176,7 @@ def init_config(cfg:TrainConfig, # a config whose init_from names the source mod
                    f"{src.block_size} rows)")
     if bad: raise ValueError(f"the model shape comes from init_from {cfg.init_from}: " + '; '.join(bad) +
                              "; leave those settings out (block_size may be smaller)")
-    shape = {k: getattr(src, k) for k in _SHAPE} | ({'block_size': cfg.block_size} if 'block_size' in keep else {})
+    shape = {k: getattr(src, k) for k in _SHAPE} | {'block_size': min(cfg.block_size, src.block_size)}   # the preset's, if it fits
     return TrainConfig.from_dict({**cfg.to_dict(), **shape})
 
 # %% ../nbs/08_training.ipynb #c9c2892d
@@ -224,7 +223,7 @@ class Run:
             if self.rank: torch.manual_seed(cfg.seed + self.rank + 1000003 * self.step)
         model = (DDP(self.raw, device_ids=[int(self.device.split(':')[1])] if self.device.startswith('cuda') else None)
                  if self.world > 1 else self.raw)
-        self.model = torch.compile(model) if self.compile else model   # over DDP, as PyTorch documents
+        self.model = compile_model(model, cfg.compile, self.device) if self.compile else model   # over DDP, as PyTorch documents
 
     def state(self) -> dict:
         "last.pt: plain data only, everything the next step depends on."
@@ -286,12 +285,12 @@ def _start_processes(run:Run) -> bool:
     return True
 
 def _load_data(run:Run):
-    "Tokenize the corpus once (the first process), then memory-map both splits in every process."
+    "Tokenize the corpus once per machine (local rank 0 of each node), then memory-map both splits in every process."
     cfg, ddir = run.cfg, Path(run.cfg.get_data_dir())
     # Downloading and tokenizing TinyStories can outlast NCCL's 10-minute collective timeout, so the other
     # processes wait on a CPU (gloo) group of their own with a timeout that fits; training keeps the default.
     if run.world > 1: wait = dist.new_group(backend='gloo', timeout=timedelta(hours=DATA_WAIT_HOURS))
-    if run.master: _ensure_data(cfg, ddir, run.quiet)
+    if run.local_rank == 0: _ensure_data(cfg, ddir, run.quiet or not run.master)   # each node its own disk
     if run.world > 1: dist.barrier(group=wait); dist.destroy_process_group(wait)
     run.train_data, run.val_data = load_split(ddir, 'train'), load_split(ddir, 'validation')
     for name, d in (('train', run.train_data), ('validation', run.val_data)):
@@ -396,9 +395,7 @@ def resume_config(out_dir, # the run folder holding last.pt
 # %% ../nbs/08_training.ipynb #950ff810
 def _cli_config(argv) -> TrainConfig:
     "The config a command line asks for: a preset plus flags (the shape from --init_from), or with --resume the checkpoint's settings plus flags."
-    given = vars(config_parser().parse_args(argv))
-    preset = given.pop('preset', 'tinystories-30m')
-    if 'betas' in given: given['betas'] = ','.join(given['betas'])
+    preset, given = cli_settings(argv)
     if not given.get('resume'):
         cfg = get_preset(preset, **given)
         return cfg if cfg.init_from is None else init_config(cfg, keep=given.keys())   # the shape of init_from
