@@ -27,7 +27,7 @@ the run in B continued from the step of the checkpoint it found and ended with t
 the same history (timings aside) as A; and A wrote at most 3x its final last.pt to Drive. One more
 run declines the Drive mount: then nothing is handed back. Exit status 1 on any failure.
 """
-import argparse, json, os, re, platform, shutil, subprocess, sys, tempfile, textwrap, time
+import argparse, ast, json, os, re, platform, shutil, subprocess, sys, tempfile, textwrap, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -209,7 +209,8 @@ class Sim:
         gen = [r for r in results if 'generate_text(' in r[0]]
         if not gen: self.fail(case, "the stories cell did not run")
         else:
-            prompts = ["Once upon a time there was a pumpkin.", "A little girl went to the woods"]
+            src = next(l for l in gen[0][0].splitlines() if l.startswith('prompts = '))
+            prompts = ast.literal_eval(src.split('=', 1)[1].strip())    # the notebook's own prompts
             out = text(gen[0])
             if not all(p in out for p in prompts) or len(out) < sum(map(len, prompts)) + 40:
                 self.fail(case, f"the stories add no text to the prompts: {out[:120]!r}")
