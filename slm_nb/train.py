@@ -195,7 +195,8 @@ class Run:
         self.tokens_per_step = cfg.tokens_per_step()
         self.step, self.best_val, self.skip_eval, self.last_eval = 0, float('inf'), None, {}
         self.history, self.speed, self.evaluated_at, self.t_start = None, None, None, time.time()
-        self.best_step, self.best_model, self.saved_at = None, None, _now()   # best.pt not yet written: best_step is set
+        # best_step: an evaluation better than the weights in best.pt, not yet written; best_model: their CPU copy
+        self.best_step, self.best_model, self.saved_at = None, None, _now()
 
     def say(self, *a):
         if self.master and not self.quiet: print(*a, flush=True)
