@@ -115,10 +115,12 @@ def notebook_cells(params:str):
 
 class Kernel:
     "A Jupyter kernel started like Colab's: working folder `cwd`, google.colab imported, the environment given."
-    def __init__(self, cwd, env):
+    def __init__(self, cwd, env, log):
         from jupyter_client.manager import start_new_kernel
         import logging; logging.getLogger('traitlets').setLevel(logging.ERROR)
-        self.km, self.kc = start_new_kernel(kernel_name='python3', cwd=str(cwd), env=env, startup_timeout=120)
+        self.log = open(log, 'ab')   # the kernel's own stderr (start-up warnings): shown only when something failed
+        self.km, self.kc = start_new_kernel(kernel_name='python3', cwd=str(cwd), env=env, startup_timeout=120,
+                                            stderr=self.log)
 
     def run(self, code, timeout=600, background=False):
         "Execute `code`; returns (status, outputs). With background=True, returns the message id at once."
@@ -139,6 +141,7 @@ class Kernel:
         return status or 'ok', outs
 
     def stop(self, kill=False):
+        self.log.flush()
         try:
             self.kc.stop_channels()
             if kill: self.km.kill_kernel()
@@ -171,7 +174,7 @@ class Sim:
                    SLM_SIM_LOG=str(log), SLM_SIM_DRIVE=str(drive), MPLBACKEND='module://matplotlib_inline.backend_inline',
                    HF_HUB_OFFLINE='1', HF_DATASETS_OFFLINE='1')
         if refuse: env['SLM_SIM_REFUSE_MOUNT'] = '1'
-        return content, Kernel(content, env)
+        return content, Kernel(content, env, self.work/f'{name}.kernel.log')
 
     def run_all(self, case, cells, content, kernel, kill_when=None):
         "Run every cell in order; with `kill_when`, kill the kernel during the training cell once it returns True."
@@ -328,6 +331,8 @@ def main():
     try:   # the runs wait on their kernels most of the time: a few at once use the cores better
         with ThreadPoolExecutor(a.jobs) as ex: reports = list(ex.map(lambda job: job(), jobs))
     finally:
+        for f in sorted(work.glob('*.kernel.log')) if sim.problems else []:   # what the kernels said, when it matters
+            print(f"--- {f.name}\n" + f.read_text(errors='replace')[-1500:])
         if a.keep: print(f"working folder kept: {work}")
         else: shutil.rmtree(work, ignore_errors=True)
     for r in reports:
