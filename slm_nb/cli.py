@@ -43,6 +43,14 @@ def is_usage_error(e:BaseException, # an exception a command ended with
     return isinstance(e, (UsageError, FloatingPointError) + _PATH_ERRORS) or (isinstance(e, Exception) and _raised_by_check(e))
 
 # %% ../nbs/cli.ipynb #b8230c54
+def _after_ctrl_c(e:BaseException) -> bool:
+    "Whether `e` was raised while a KeyboardInterrupt was being handled (its context chain holds one)."
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt): return True
+        seen.add(id(e)); e = e.__context__
+    return False
+
 @contextmanager
 def command_errors(prog:str, # the command's name, e.g. 'slm-train'
                    interrupted:str='interrupted', # what to say after Ctrl-C
@@ -53,6 +61,8 @@ def command_errors(prog:str, # the command's name, e.g. 'slm-train'
         print(f"\n{prog}: {interrupted}", file=sys.stderr); sys.exit(130)
     except BrokenPipeError: sys.exit(0)                        # e.g. the output was piped into `head`
     except Exception as e:
+        if _after_ctrl_c(e):                                   # e.g. a file writer failing as a second Ctrl-C cut it short
+            print(f"\n{prog}: {interrupted}", file=sys.stderr); sys.exit(130)
         if not is_usage_error(e): raise                        # a real failure: Python prints the traceback, exit 1
         msg = ' '.join(str(e).split()) or type(e).__name__     # one line, whatever the exception held
         print(f"{prog}: error: {msg}", file=sys.stderr); sys.exit(2)
