@@ -274,7 +274,6 @@ class Run:
             self.best_model = None if now else {k: v.detach().to('cpu', copy=True) for k, v in self.raw.state_dict().items()}
         if now: self.checkpoint()
 
-
 # %% ../nbs/08_training.ipynb #ced127a8
 def _start_processes(run:Run) -> bool:
     "Under torchrun, join the process group (NCCL on GPUs, gloo on CPUs); True when this call started it."
@@ -338,7 +337,6 @@ def _loop(run:Run, until_step:int=None) -> bool:
         if interrupted: run.checkpoint()
         elif run.step != run.skip_eval and run.master: run.evaluate(final=True)
     return interrupted
-
 
 # %% ../nbs/08_training.ipynb #1c77d36f
 def train(cfg:TrainConfig, # the run's settings (see slm_nb.config); cfg.resume continues from out_dir/last.pt
