@@ -58,12 +58,13 @@ root = Path(__file__).resolve().parent.parent
 # source of at least one code cell that is visible on the processed page. Edit as the notebooks move.
 REQUIRE_VISIBLE = {
     '01_dataset':   [r'^def load_stories\b', r'^def read_stories\b'],
+    '02_tokenization': [r'^def train_bpe\b', r'^def bpe_encoding\b', r'^def prepare\b'],
     '03_batches':   [r'^def get_batch\b'],
     '04_model':     [r'^class CausalSelfAttention\b',
                      r'^class MultiHeadAttention\b',                      # the plain multi-head version
                      r'^class Block\b', r'^class MLP\b', r'^class GPTConfig\b',
                      r'^class GPT\b[\s\S]*^\s+def forward\(|^def forward\(self\s*:\s*GPT\b'],  # GPT.forward
-    '05_evaluation': [r'^def estimate_loss\b', r'^def perplexity\b', r'^def evaluate_tokens\b'],
+    '05_evaluation': [r'^def estimate_loss\b', r'^def perplexity\b', r'^def evaluate_tokens\b', r'^def bits_per_byte\b'],
     '07_optim':     [r'^def get_lr\b'],
     '08_training':  [r'\.backward\([\s\S]*\.step\('],     # a training step: backward, then an optimizer step
     '09_plots':     [r'^def plot_history\b', r'^def save_loss_plot\b'],
@@ -73,6 +74,8 @@ REQUIRE_VISIBLE = {
                      r'^def forward_cached\(self\s*:\s*CausalSelfAttention\b',   # attention with the cache
                      r'^def generate_stream\b',             # the cached loop
                      r'^def generate_text\b'],
+    'loading':      [r'^def load_model\b', r'^def from_hf\(cls\s*:\s*GPT\b', r'^def to_hf\(self\s*:\s*GPT\b',
+                     r'^def from_checkpoint_state\(cls\s*:\s*GPT\b', r'^def model_tokenizer\b'],
 }
 
 # Absolute paths of one machine. The lookbehind keeps URLs (https://host/home/...) and relative paths out;

@@ -24,10 +24,11 @@ class TrainConfig:
     "Every setting of a training run. All `*_iters` and `*_interval` fields count optimizer steps."
     # data and output
     data: str = 'tinystories'  # corpus: 'tinystories', 'synthetic', or a path to .txt/.jsonl/.json/.parquet files
-    data_dir: Optional[str] = None  # folder of train.bin/validation.bin; None: data/<corpus name>
+    data_dir: Optional[str] = None  # folder of train.bin/validation.bin; None: data/<corpus name> (with -bpe<vocab_size> for a trained tokenizer)
+    tokenizer: str = 'gpt2'  # 'gpt2' (GPT-2's BPE) or 'bpe' (a BPE of vocab_size ids trained on the corpus's training split, step 2)
     out_dir: str = 'out'  # checkpoints (best, last) and the training history are written here
     # model (the kwargs of slm_nb.model.GPTConfig)
-    vocab_size: int = 50257  # GPT-2 BPE: 50,000 merges + 256 bytes + <|endoftext|>
+    vocab_size: int = 50257  # GPT-2's 50,257 ids (a larger number pads the table), or the size of the BPE to train: the model gets the ids the data has
     block_size: int = 128  # context length in tokens
     n_layer: int = 6  # transformer blocks
     n_head: int = 6  # attention heads per block
@@ -96,6 +97,14 @@ def _validate(self:TrainConfig):
     if self.init_from is not None and (not isinstance(self.init_from, str) or not self.init_from.strip()):
         errs.append(f"init_from must be None or the path of a checkpoint, run folder or Hugging Face folder, got {self.init_from!r}")
     if not isinstance(self.data, str) or not self.data: errs.append("data must name a corpus ('tinystories', 'synthetic') or a path")
+    if self.tokenizer not in ('gpt2', 'bpe'): errs.append(f"tokenizer must be 'gpt2' or 'bpe', got {self.tokenizer!r}")
+    elif isinstance(self.vocab_size, int) and not isinstance(self.vocab_size, bool):
+        if self.tokenizer == 'gpt2' and self.vocab_size < 50257:
+            errs.append(f"vocab_size {self.vocab_size} is smaller than GPT-2's 50,257 ids: use tokenizer='bpe' (--tokenizer bpe) "
+                        "to train a vocabulary of that size on the data")
+        if self.tokenizer == 'bpe' and not 257 <= self.vocab_size <= 65536:
+            errs.append(f"vocab_size of a trained BPE must be from 257 (the 256 bytes and <|endoftext|>) to 65,536 "
+                        f"(ids are stored as uint16), got {self.vocab_size}")
     if isinstance(self.n_embd, int) and isinstance(self.n_head, int) and self.n_head > 0 and self.n_embd % self.n_head:
         errs.append(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
     if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1: errs.append(f"dropout must be in [0, 1), got {self.dropout!r}")
@@ -131,10 +140,10 @@ def decay_iters(self:TrainConfig) -> int:
 
 @patch
 def get_data_dir(self:TrainConfig) -> str:
-    "Where the tokenized splits live: `data_dir`, or `data/<corpus name>` (a path's file or folder name without suffix)."
+    "Where the tokenized splits live: `data_dir`, or `data/<corpus name>` (a path's file or folder name without suffix), `-bpe<vocab_size>` added for a trained tokenizer."
     if self.data_dir is not None: return self.data_dir
     name = self.data.rstrip('/\\').replace('\\', '/').split('/')[-1].split('.')[0] or 'corpus'
-    return f"data/{name}"
+    return f"data/{name}" + (f"-bpe{self.vocab_size}" if self.tokenizer == 'bpe' else '')
 
 # %% ../nbs/06_config.ipynb #35c840dd
 @patch
@@ -143,9 +152,11 @@ def tokens_per_step(self:TrainConfig) -> int:
     return self.batch_size * self.block_size * self.grad_accum_steps
 
 @patch
-def model_config(self:TrainConfig) -> dict:
+def model_config(self:TrainConfig,
+                 vocab_size:int=None, # the ids the prepared data has (a trained BPE's may be fewer than asked); None: the config's
+                ) -> dict:
     "The keyword arguments of `slm_nb.model.GPTConfig`: `GPTConfig(**cfg.model_config())`."
-    return dict(vocab_size=self.vocab_size, block_size=self.block_size, n_layer=self.n_layer,
+    return dict(vocab_size=vocab_size or self.vocab_size, block_size=self.block_size, n_layer=self.n_layer,
                 n_head=self.n_head, n_embd=self.n_embd, dropout=self.dropout, bias=self.bias)
 
 # %% ../nbs/06_config.ipynb #cb454d7a
@@ -226,10 +237,12 @@ def describe(self:TrainConfig,
     except UsageError as e: hw = f"device {self.device}, dtype {self.dtype} (not usable here: {e})"
     tps = self.tokens_per_step()
     share = f", shared by {world_size} processes" if world_size > 1 else ''
+    bpe = self.tokenizer == 'bpe'
+    tok = f"a BPE of up to {self.vocab_size:,} ids trained on it" if bpe else "GPT-2's tokenizer"
     return '\n'.join([
-        f"data:      {self.data} -> {self.get_data_dir()}, out_dir {self.out_dir}",
+        f"data:      {self.data} -> {self.get_data_dir()} ({tok}), out_dir {self.out_dir}",
         f"model:     {self.n_layer} layers x {self.n_head} heads x {self.n_embd} wide, block {self.block_size}, "
-        f"vocab {self.vocab_size}, dropout {self.dropout}, bias {self.bias}",
+        f"vocab {'<= ' if bpe else ''}{self.vocab_size}, dropout {self.dropout}, bias {self.bias}",
         f"batch:     {self.batch_size} seqs x {self.block_size} tokens x {self.grad_accum_steps} micro-batches"
         f"{share} = {tps:,} tokens per optimizer step",
         f"run:       {self.max_iters:,} optimizer steps = {_fmt_tokens(tps * self.max_iters)} tokens",

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'HISTORY_COLUMNS', 'tmp_path', 'atomic_write', 'check_writable', 'tmp_pattern', 'pid_alive',
-           'remove_stale_tmp', 'save_checkpoint', 'load_checkpoint', 'read_history', 'History']
+           'remove_stale_tmp', 'save_checkpoint', 'read_pt', 'load_checkpoint', 'read_history', 'History']
 
 # %% ../nbs/files.ipynb #f5eada3a
 import math, os, re, secrets, sys, tempfile
@@ -131,46 +131,54 @@ def _why_unloadable(e:Exception, path:Path) -> str:
     return "it is not a PyTorch checkpoint (or it holds objects other than tensors and plain data)"
 
 # %% ../nbs/files.ipynb #4a8b0fc9
-def load_checkpoint(path, # a checkpoint written by save_checkpoint (e.g. out/last.pt)
+def read_pt(path, # a .pt file
+            map_location='cpu', # where to put its tensors
+           ):
+    "Read any .pt file once, safely (`weights_only=True`), with one clear error for a missing, truncated or unsafe file."
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"no checkpoint at {path}: train first (slm-train), or check the path")
+    try: return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:
+        raise ValueError(f"{path} is not a readable checkpoint: {_why_unloadable(e, path)}") from None
+
+def load_checkpoint(path, # a checkpoint written by save_checkpoint (e.g. out/last.pt), or its run folder (its last.pt)
                     map_location='cpu', # where to put its tensors
                    ) -> dict:
-    "Read a checkpoint safely (`weights_only=True`), with one clear error for a missing, truncated or foreign file."
+    "Read a training checkpoint of this package safely (`read_pt`), refusing a file in another format."
     path = Path(path)
     if path.is_dir(): path = path/'last.pt'
-    if not path.exists(): raise FileNotFoundError(f"no checkpoint at {path}: train first (slm-train), or check the path")
-    try: ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:
-        raise ValueError(f"{path} is not a readable slm_nb checkpoint: {_why_unloadable(e, path)}") from None
+    ckpt = read_pt(path, map_location)
     if not isinstance(ckpt, dict) or ckpt.get('format') != CKPT_FORMAT:
         raise ValueError(f"{path} is not an slm_nb training checkpoint (no '{CKPT_FORMAT}' marker); "
-                         "for nanoGPT or Hugging Face weights use slm_nb.generate's loaders")
+                         "for nanoGPT or Hugging Face weights use slm_nb.loading.load_model")
     return ckpt
 
 # %% ../nbs/files.ipynb #0411d999
-HISTORY_COLUMNS = ['step', 'tokens', 'kind', 'train_loss', 'val_loss', 'lr', 'tokens_per_sec', 'mfu', 'elapsed_s']
+HISTORY_COLUMNS = ['step', 'tokens', 'kind', 'train_loss', 'val_loss', 'val_bpb', 'lr', 'tokens_per_sec', 'mfu', 'elapsed_s']
 
 def read_history(path, # a history.csv written by History
-                ) -> list: # rows as dicts of numbers (None where empty)
+                ) -> list: # rows as dicts of HISTORY_COLUMNS (None where empty, or where an older file has no such column)
     "Read a run's history; a last line cut short by a crash is dropped with a warning, any other damage is an error."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"no history at {path}: has this run logged anything yet?")
     text = path.read_text(encoding='utf-8')
     lines = text.splitlines(keepends=True)
     if not lines: return []
-    if lines[0].strip().split(',') != HISTORY_COLUMNS:
+    header = lines[0].strip().split(',')   # an older version's file may lack later columns (val_bpb)
+    if not {'step', 'kind'} <= set(header) or not set(header) <= set(HISTORY_COLUMNS) or len(set(header)) != len(header):
         raise ValueError(f"{path} is not an slm_nb history file (header {lines[0].strip()[:80]!r})")
     rows = []
     for i, line in enumerate(lines[1:], 2):
         vals = line.rstrip('\n').split(',')
-        complete = line.endswith('\n') and len(vals) == len(HISTORY_COLUMNS)
+        complete = line.endswith('\n') and len(vals) == len(header)
         if not complete:
             if i == len(lines):
                 print(f"warning: {path} line {i} was cut short (the run was interrupted while writing it); ignoring it",
                       file=sys.stderr)
                 break
             raise ValueError(f"{path} line {i} is damaged: {line.strip()[:80]!r}")
-        row = {}
-        for k, v in zip(HISTORY_COLUMNS, vals):
+        row = dict.fromkeys(HISTORY_COLUMNS)
+        for k, v in zip(header, vals):
             if k == 'kind': row[k] = v
             elif v == '': row[k] = None
             else:

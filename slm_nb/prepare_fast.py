@@ -71,12 +71,13 @@ def write_tokens(stories, # an iterable of str (a list gives the progress bar it
                  desc:str=None, # label of the progress bar
                  quiet:bool=False, # no progress bar
                 ) -> dict:
-    "Encode `stories` chunk by chunk with `encode` in `num_proc` processes and append the ids to `f`; return the counts."
+    "Encode `stories` chunk by chunk with `encode` in `num_proc` processes and append the ids to `f`; return the counts (bytes: UTF-8 of the stories)."
     total = len(stories) if hasattr(stories, "__len__") else None
-    n_tokens = n_stories = 0
+    n_tokens = n_stories = n_bytes = 0
     with contextlib.closing(ordered_map(encode, chunks(stories, chunk_chars), num_proc)) as results, \
          tqdm(total=total, desc=desc, unit=" stories", disable=True if quiet else None) as bar:
         for chunk, ids in results:
             ids.tofile(f)
             n_tokens += len(ids); n_stories += len(chunk); bar.update(len(chunk))
-    return dict(tokens=n_tokens, stories=n_stories)
+            n_bytes += sum(len(s.encode("utf-8")) for s in chunk)
+    return dict(tokens=n_tokens, stories=n_stories, bytes=n_bytes)

@@ -30,10 +30,11 @@ from tqdm import tqdm
 from .cli import UsageError, command_errors
 from .files import (CKPT_FORMAT, save_checkpoint, load_checkpoint, read_history, History, check_writable,
                           remove_stale_tmp)
-from .tokenize import prepare, gpt2_encoding, EOT, finished_corpus, corpus_mismatch
+from .tokenize import prepare, gpt2_encoding, finished_corpus, corpus_mismatch, corpus_tokenizer, tokenizer_state, tokenizer_from_state, same_tokenizer
 from .batch import load_split, get_batch, batch_offsets
-from .model import GPT, GPTConfig, read_model
-from .evaluate import estimate_loss, perplexity
+from .model import GPT, GPTConfig
+from .loading import load_model, model_tokenizer
+from .evaluate import estimate_loss, perplexity, bits_per_byte
 from .config import TrainConfig, get_preset, cli_settings
 from .hardware import (resolve_device, resolve_dtype, resolve_compile, compile_model, autocast_context,
                              make_grad_scaler, enable_tf32)
@@ -68,19 +69,22 @@ def _set_rng_state(st:dict, sampler:torch.Generator):
 # %% ../nbs/08_training.ipynb #89713223
 DATA_WAIT_HOURS = 4   # under torchrun, how long the other processes wait for the first one to prepare the data
 
-def _ensure_data(cfg:TrainConfig, ddir:Path, quiet:bool):
-    "Tokenize `cfg.data` into `ddir`, unless `ddir` holds a finished corpus of that source as it is now; an edited source is tokenized again."
-    miss = corpus_mismatch(ddir, cfg.data)
+def _ensure_data(cfg:TrainConfig, ddir:Path, quiet:bool, tokenizer=None):
+    "Tokenize `cfg.data` into `ddir` unless it holds a finished corpus of that source as it is now, made with the tokenizer asked for (`tokenizer`, a resumed or fine-tuned model's, else the config's); an edited source is tokenized again."
+    want = cfg.tokenizer if tokenizer is None else tokenizer
+    vocab = cfg.vocab_size if tokenizer is None and cfg.tokenizer == 'bpe' else None
+    miss = corpus_mismatch(ddir, cfg.data, want, vocab)
     if miss is None:
         if not quiet: print(f"{ddir}: using the corpus tokenized there ({finished_corpus(ddir)['splits']['train']['tokens']:,} training tokens)")
         return
     what, why = miss
-    if what == 'missing': return prepare(cfg.data, ddir, quiet=quiet)
+    if what == 'missing': return prepare(cfg.data, ddir, tokenizer=want, vocab_size=vocab, quiet=quiet)
     if what == 'source':
         meta = finished_corpus(ddir)
         raise UsageError(f"{why}: pass --data {meta.get('source')} to train on them, or choose another --data_dir")
+    if what == 'tokenizer': raise UsageError(f"{why}: choose another --data_dir for this run")   # another run's data: never overwritten
     if not quiet: print(f"{why}: tokenizing it again")   # edited since: the same settings, the new text
-    return prepare(cfg.data, ddir, force=True, quiet=quiet, **finished_corpus(ddir).get('args', {}))
+    return prepare(cfg.data, ddir, tokenizer=want, vocab_size=vocab, force=True, quiet=quiet, **finished_corpus(ddir).get('args', {}))
 
 # %% ../nbs/08_training.ipynb #67c84c97
 def skip_batch(data, batch_size:int, block_size:int, generator:torch.Generator):
@@ -145,14 +149,17 @@ def _check_resume_compatible(saved:dict, cfg:TrainConfig):
                               "); use the checkpoint's settings, or start a new run in another --out_dir")
 
 # %% ../nbs/08_training.ipynb #0c2da42d
-_SHAPE = ('vocab_size', 'block_size', 'n_layer', 'n_head', 'n_embd', 'bias')   # what init_from decides
+_SHAPE = ('vocab_size', 'block_size', 'n_layer', 'n_head', 'n_embd', 'bias')   # what init_from decides (with the tokenizer)
 
 def source_model(path, # an slm_nb checkpoint or run folder (best.pt, else last.pt), a nanoGPT checkpoint, or a Hugging Face GPT-2 folder
                 ) -> GPT:
-    "The model `init_from` names, on the CPU, read safely (weights only)."
-    try: return read_model(path)                                    # the same reader as load_model (chapter 4)
+    "The model `init_from` names, on the CPU, with its tokenizer: `load_model` (the loading appendix), its errors marked init_from."
+    try:
+        src = load_model(path)
+        model_tokenizer(src)                                          # a model whose ids mean nothing known cannot be trained further
+        return src
     except FileNotFoundError as e: raise FileNotFoundError(f"init_from: {e}") from None
-    except (ValueError, TypeError, KeyError) as e: raise ValueError(f"init_from: {e}") from None
+    except (ValueError, TypeError, KeyError) as e: raise ValueError(f"init_from {path}: {e}") from None
 
 def _init_state(src:GPT, block_size:int) -> dict:
     "The weights of `src` for a model with context `block_size` (<= the source's): the position table cropped."
@@ -161,23 +168,22 @@ def _init_state(src:GPT, block_size:int) -> dict:
     return sd
 
 def init_config(cfg:TrainConfig, # a config whose init_from names the source model
-                keep=(), # shape fields the user chose (e.g. the flags given): they must agree with the source
+                keep=(), # settings the user chose (e.g. the flags given): shape and tokenizer must agree with the source
                 source:GPT=None, # the source model, when it is already loaded
                ) -> TrainConfig:
-    "`cfg` with its model shape taken from `cfg.init_from`; `block_size` stays the config's when it fits the source's context."
-    src = (source or source_model(cfg.init_from)).config
-    if src.vocab_size <= EOT:
-        raise ValueError(f"init_from {cfg.init_from}: its vocabulary has {src.vocab_size:,} tokens, fewer than GPT-2's "
-                         f"{EOT + 1:,}: it cannot read GPT-2 tokens, so it cannot be trained on this data")
+    "`cfg` with its model shape and tokenizer taken from `cfg.init_from`; `block_size` stays the config's when it fits the source's context."
+    model = source if source is not None else source_model(cfg.init_from)
+    src, tok = model.config, 'gpt2' if model_tokenizer(model).name == 'gpt2' else 'bpe'
     bad = [f"{k}={getattr(cfg, k)!r} but init_from has {k}={getattr(src, k)!r}" for k in _SHAPE
            if k in keep and k != 'block_size' and getattr(cfg, k) != getattr(src, k)]
     if 'block_size' in keep and cfg.block_size > src.block_size:
         bad.append(f"block_size={cfg.block_size} is longer than init_from's {src.block_size} (its position table has "
                    f"{src.block_size} rows)")
+    if 'tokenizer' in keep and cfg.tokenizer != tok: bad.append(f"tokenizer={cfg.tokenizer!r} but init_from's model reads {tok!r} ids")
     if bad: raise ValueError(f"the model shape comes from init_from {cfg.init_from}: " + '; '.join(bad) +
                              "; leave those settings out (block_size may be smaller)")
     shape = {k: getattr(src, k) for k in _SHAPE} | {'block_size': min(cfg.block_size, src.block_size)}   # the preset's, if it fits
-    return TrainConfig.from_dict({**cfg.to_dict(), **shape})
+    return TrainConfig.from_dict({**cfg.to_dict(), **shape, 'tokenizer': tok})
 
 # %% ../nbs/08_training.ipynb #c9c2892d
 _now = time.monotonic   # the clock of the checkpoint cadence (checkpoint_minutes); a test may replace it
@@ -197,6 +203,8 @@ class Run:
         self.history, self.speed, self.evaluated_at, self.t_start = None, None, None, time.time()
         # best_step: an evaluation better than the weights in best.pt, not yet written; best_model: their CPU copy
         self.best_step, self.best_model, self.saved_at = None, None, _now()
+        # set by _load_data: the data's tokenizer, the model's GPTConfig arguments, the validation split's (tokens, bytes)
+        self.enc, self.model_args, self.val_text = None, None, None
 
     def say(self, *a):
         if self.master and not self.quiet: print(*a, flush=True)
@@ -205,7 +213,8 @@ class Run:
         "Model, optimizer, scaler and sampler, from the seed (or the weights of `init`), then from `ckpt` when resuming."
         cfg = self.cfg
         torch.manual_seed(cfg.seed)                      # the same seed on every process: the same initial weights
-        self.raw = GPT(GPTConfig(**cfg.model_config()))
+        self.raw = GPT(GPTConfig(**self.model_args))
+        self.raw.tokenizer = self.enc                    # the model carries its tokenizer: samples, checkpoints, the caller
         if init is not None: self.raw.load_state_dict(_init_state(init, cfg.block_size))
         self.raw = self.raw.to(self.device)
         self.optimizer = configure_optimizer(self.raw, cfg.weight_decay, cfg.learning_rate, cfg.betas, cfg.eps,
@@ -229,14 +238,16 @@ class Run:
     def state(self) -> dict:
         "last.pt: plain data only, everything the next step depends on."
         return {'format': CKPT_FORMAT, 'model': self.raw.state_dict(), 'optimizer': self.optimizer.state_dict(),
-                'scaler': self.scaler.state_dict(), 'config': self.cfg.to_dict(), 'model_config': self.cfg.model_config(),
+                'scaler': self.scaler.state_dict(), 'config': self.cfg.to_dict(), 'model_config': self.model_args,
+                'tokenizer': tokenizer_state(self.enc),
                 'step': self.step, 'tokens': self.step * self.tokens_per_step, 'best_val_loss': self.best_val,
                 'rng': _rng_state(self.sampler), 'world_size': self.world, 'evaluated': self.evaluated_at == self.step}
 
     def best_state(self) -> dict:
         "best.pt: the weights of the best evaluation and their settings, what generation and fine-tuning read (no optimizer)."
         weights = self.best_model if self.best_model is not None else self.raw.state_dict()
-        return {'format': CKPT_FORMAT, 'model': weights, 'config': self.cfg.to_dict(), 'model_config': self.cfg.model_config(),
+        return {'format': CKPT_FORMAT, 'model': weights, 'config': self.cfg.to_dict(), 'model_config': self.model_args,
+                'tokenizer': tokenizer_state(self.enc),
                 'step': self.best_step, 'tokens': self.best_step * self.tokens_per_step, 'best_val_loss': self.best_val}
 
     def checkpoint(self):
@@ -258,13 +269,14 @@ class Run:
         losses = estimate_loss(self.raw, {'train': self.train_data, 'validation': self.val_data}, cfg.batch_size,
                                cfg.block_size, cfg.eval_iters, device=self.device, ctx=self.ctx,
                                generator=torch.Generator().manual_seed(cfg.seed + 1))
+        bpb = bits_per_byte(losses['validation'], *self.val_text)          # the split's tokens and bytes, counted by prepare
         self.history.log(step=step, tokens=step * self.tokens_per_step, kind='eval', train_loss=losses['train'],
-                         val_loss=losses['validation'], lr=get_lr(min(step, cfg.max_iters - 1), cfg),
+                         val_loss=losses['validation'], val_bpb=bpb, lr=get_lr(min(step, cfg.max_iters - 1), cfg),
                          elapsed_s=time.time() - self.t_start)
         self.last_eval, self.evaluated_at = losses, step
         improved = losses['validation'] < self.best_val
         if not self.quiet:
-            tqdm.write(f"step {step:>6,}: train {losses['train']:.4f}, validation {losses['validation']:.4f}"
+            tqdm.write(f"step {step:>6,}: train {losses['train']:.4f}, validation {losses['validation']:.4f} ({bpb:.3f} bpb)"
                        f"{' (best)' if improved else ''}" + (f"  [{self.speed:,.0f} tokens/s]" if self.speed else ''),
                        file=sys.stdout)
         now = final or cfg.checkpoint_minutes is None or self.checkpoint_due()
@@ -284,19 +296,28 @@ def _start_processes(run:Run) -> bool:
     if run.device.startswith('cuda'): torch.cuda.set_device(run.device)
     return True
 
-def _load_data(run:Run):
-    "Tokenize the corpus once per machine (local rank 0 of each node), then memory-map both splits in every process."
+def _load_data(run:Run, tokenizer=None):
+    "Tokenize the corpus once per machine (local rank 0 of each node), then memory-map both splits and read its tokenizer in every process."
     cfg, ddir = run.cfg, Path(run.cfg.get_data_dir())
     # Downloading and tokenizing TinyStories can outlast NCCL's 10-minute collective timeout, so the other
     # processes wait on a CPU (gloo) group of their own with a timeout that fits; training keeps the default.
     if run.world > 1: wait = dist.new_group(backend='gloo', timeout=timedelta(hours=DATA_WAIT_HOURS))
-    if run.local_rank == 0: _ensure_data(cfg, ddir, run.quiet or not run.master)   # each node its own disk
+    if run.local_rank == 0: _ensure_data(cfg, ddir, run.quiet or not run.master, tokenizer)   # each node its own disk
     if run.world > 1: dist.barrier(group=wait); dist.destroy_process_group(wait)
     run.train_data, run.val_data = load_split(ddir, 'train'), load_split(ddir, 'validation')
     for name, d in (('train', run.train_data), ('validation', run.val_data)):
         if len(d) <= cfg.block_size:
             raise ValueError(f"the {name} split of {ddir} holds {len(d):,} tokens, fewer than block_size+1 "
                              f"({cfg.block_size + 1}): use a smaller --block_size or more data")
+    run.enc, val = corpus_tokenizer(ddir), finished_corpus(ddir)['splits']['validation']
+    if tokenizer is not None and not same_tokenizer(run.enc, tokenizer):
+        raise ValueError(f"{ddir} was tokenized with {run.enc.name}, not with the model's {tokenizer.name}: choose another --data_dir")
+    run.val_text = val['tokens'], val['bytes']               # for bits per byte
+    vocab = cfg.vocab_size if cfg.tokenizer == 'gpt2' else run.enc.n_vocab   # a trained BPE may have fewer ids than asked
+    if run.enc.n_vocab > vocab:
+        raise ValueError(f"{ddir} holds ids up to {run.enc.n_vocab - 1:,}, but the model's vocabulary has {vocab:,}: "
+                         "use a larger --vocab_size")
+    run.model_args = cfg.model_config(vocab_size=vocab)
 
 def _loop(run:Run, until_step:int=None) -> bool:
     "Evaluate, check for a stop, take a step, log, checkpoint when due; until max_iters. Returns whether the run was interrupted."
@@ -342,6 +363,7 @@ def _loop(run:Run, until_step:int=None) -> bool:
 def train(cfg:TrainConfig, # the run's settings (see slm_nb.config); cfg.resume continues from out_dir/last.pt
           until_step:int=None, # stop after this many optimizer steps, as if interrupted (saving last.pt)
           quiet:bool=False, # no progress bar and no messages
+          source:GPT=None, # the model cfg.init_from names, when the caller has read it already (slm-train has)
          ) -> dict:
     "Train a GPT as `cfg` says; write `last.pt`, `best.pt` and `history.csv` to `cfg.out_dir`. Returns a summary."
     run = Run(cfg, quiet)
@@ -352,22 +374,26 @@ def train(cfg:TrainConfig, # the run's settings (see slm_nb.config); cfg.resume 
     if cfg.grad_accum_steps % run.world:
         raise ValueError(f"grad_accum_steps ({cfg.grad_accum_steps}) must be a multiple of the number of processes "
                          f"({run.world}): the processes share the micro-batches of one optimizer step")
-    ckpt = init = None
+    ckpt = init = tokenizer = None
     if cfg.resume:                                                  # the saved state must fit this config
         ckpt = load_checkpoint(run.out_dir/'last.pt')
         _check_resume_compatible(ckpt['config'], cfg)
+        tokenizer = (tokenizer_from_state(ckpt['tokenizer'], f"the tokenizer in {run.out_dir/'last.pt'}") if 'tokenizer' in ckpt
+                     else gpt2_encoding())                          # a checkpoint of a version before trained tokenizers
     elif cfg.init_from is not None:                                 # fine-tuning: the weights of another model
-        init = source_model(cfg.init_from)
-        init_config(cfg, keep=_SHAPE, source=init)                  # the config's shape must be the source's
+        init = source if source is not None else source_model(cfg.init_from)
+        init_config(cfg, keep=_SHAPE + ('tokenizer',), source=init)   # the config's shape must be the source's
+        tokenizer = model_tokenizer(init)                           # and the data is tokenized with its vocabulary
     started = _start_processes(run)
     try:
-        _load_data(run)
+        _load_data(run, tokenizer)
         run.build(ckpt, init)
         if init is not None: run.say(f"starting from the weights of {cfg.init_from}"); del init
         if ckpt is not None: run.say(f"resumed from {run.out_dir/'last.pt'} at step {run.step:,} (best validation loss {run.best_val:.4f})")
         del ckpt
         run.say(cfg.describe(run.world))
-        run.say(f"model: {run.raw.num_params():,} parameters ({run.raw.num_params(non_embedding=True):,} without embeddings)")
+        run.say(f"model: {run.raw.num_params():,} parameters ({run.raw.num_params(non_embedding=True):,} without embeddings), "
+                f"vocabulary {run.raw.config.vocab_size:,} ({run.enc.name})")
         if run.master:
             run.out_dir.mkdir(parents=True, exist_ok=True)
             run.history = History(run.out_dir/'history.csv', keep_until=run.step if cfg.resume else None)
@@ -376,8 +402,10 @@ def train(cfg:TrainConfig, # the run's settings (see slm_nb.config); cfg.resume 
         if run.world > 1: dist.barrier()   # end together: a process that tears down gloo while another still writes can abort
         if interrupted and cfg.save_checkpoints:
             run.say(f"stopped at step {run.step:,}; the state is saved in {run.out_dir/'last.pt'}: continue with --resume")
+        bpb = lambda loss: None if loss is None or not math.isfinite(loss) else bits_per_byte(loss, *run.val_text)
         return dict(step=run.step, best_val_loss=run.best_val, val_loss=run.last_eval.get('validation'),
-                    train_loss=run.last_eval.get('train'), interrupted=interrupted, out_dir=str(run.out_dir),
+                    train_loss=run.last_eval.get('train'), best_val_bpb=bpb(run.best_val), val_bpb=bpb(run.last_eval.get('validation')),
+                    interrupted=interrupted, out_dir=str(run.out_dir),
                     last=str(run.out_dir/'last.pt'), best=str(run.out_dir/'best.pt'), history=str(run.out_dir/'history.csv'),
                     elapsed_s=time.time() - run.t_start, model=run.raw)
     finally:
@@ -392,16 +420,18 @@ def resume_config(out_dir, # the run folder holding last.pt
     return TrainConfig.from_dict({**saved, **changes, 'out_dir': str(out_dir), 'resume': True}, strict=False)
 
 # %% ../nbs/08_training.ipynb #950ff810
-def _cli_config(argv) -> TrainConfig:
-    "The config a command line asks for: a preset plus flags (the shape from --init_from), or with --resume the checkpoint's settings plus flags."
+def _cli_config(argv) -> tuple:
+    "The config a command line asks for, and the init_from model when there is one (read once): a preset plus flags (the shape from --init_from), or with --resume the checkpoint's settings plus flags."
     preset, given = cli_settings(argv)
     if not given.get('resume'):
         cfg = get_preset(preset, **given)
-        return cfg if cfg.init_from is None else init_config(cfg, keep=given.keys())   # the shape of init_from
+        if cfg.init_from is None: return cfg, None
+        source = source_model(cfg.init_from)
+        return init_config(cfg, keep=given.keys(), source=source), source   # the shape and tokenizer of init_from
     if given.get('init_from') is not None:
         raise ValueError("--init_from starts a new run from other weights, --resume continues the run in out_dir: "
                          "give one of them")
-    return resume_config(given.pop('out_dir', None) or get_preset(preset).out_dir, **given)
+    return resume_config(given.pop('out_dir', None) or get_preset(preset).out_dir, **given), None
 
 # %% ../nbs/08_training.ipynb #47323538
 def sample_stories(model:GPT, # a trained model
@@ -411,15 +441,15 @@ def sample_stories(model:GPT, # a trained model
                    top_k:int=200, # sample among the k likeliest tokens
                    seed:int=0, # for reproducible samples
                   ) -> list: # one story per prompt
-    "A few stories from `model`, each stopped at the first <|endoftext|>."
-    enc, dev = gpt2_encoding(), next(model.parameters()).device
+    "A few stories from `model`, each stopped at the first <|endoftext|> of its tokenizer."
+    enc, dev = model_tokenizer(model), next(model.parameters()).device
     g = torch.Generator(device=dev).manual_seed(seed)
     out = []
     for p in prompts:
         idx = torch.tensor([enc.encode_ordinary(p)], device=dev)
         toks = model.generate(idx, max_new_tokens, temperature=temperature, top_k=top_k, generator=g,
-                              stop_token=EOT)[0].tolist()
-        if EOT in toks: toks = toks[:toks.index(EOT)]
+                              stop_token=enc.eot_token)[0].tolist()
+        if enc.eot_token in toks: toks = toks[:toks.index(enc.eot_token)]
         out.append(enc.decode(toks).strip())
     return out
 
@@ -428,7 +458,8 @@ def _report(result:dict):
     "What a person wants to see after a run: sample stories and where the files are."
     print("\n--- stories from the trained model ---\n")
     for s in sample_stories(result['model']): print(s, end='\n\n')
-    print(f"best validation loss {result['best_val_loss']:.4f} (perplexity {perplexity(result['best_val_loss']):.2f})")
+    bpb = f", {result['best_val_bpb']:.3f} bits per byte" if result.get('best_val_bpb') is not None else ''
+    print(f"best validation loss {result['best_val_loss']:.4f} (perplexity {perplexity(result['best_val_loss']):.2f}{bpb})")
     print(f"checkpoints: {result['best']} (best), {result['last']} (last); history: {result['history']}")
     print(f"plot the losses with: python -m slm_nb.plots {result['out_dir']}")
     print(f"generate more with: slm-generate --ckpt {result['best']} --prompt \"Once upon a time\"")
@@ -438,7 +469,8 @@ def train_cli(argv:list=None, # command-line arguments; None: sys.argv[1:]
              ):
     "Train a small GPT (see `slm-train --help`)."
     with command_errors('slm-train'):
-        result = train(_cli_config(argv))
+        cfg, source = _cli_config(argv)
+        result = train(cfg, source=source)
         if result['interrupted']: sys.exit(130)
         if dist_info()[0] == 0: _report(result)
 
