@@ -42,8 +42,9 @@ CASES = {
     't4':   ('colab-t4',   dict(TINY, max_iters=125, eval_interval=10, log_interval=2, warmup_iters=6, grad_accum_steps=4)),
     # colab-a100: 2,000 steps, eval every 100, log every 10, warmup 100, 8 micro-batches -> steps divided by 10
     'a100': ('colab-a100', dict(TINY, max_iters=200, eval_interval=10, log_interval=1, warmup_iters=10, grad_accum_steps=2)),
-    # no GPU -> cpu-demo: 600 steps, eval every 50, log every 5, warmup 20, 1 micro-batch -> steps divided by 5
-    'cpu':  (None,         dict(TINY, max_iters=120, eval_interval=10, log_interval=1, warmup_iters=4, grad_accum_steps=1)),
+    # no GPU -> cpu-demo: 3,000 steps, eval every 250, log every 25, warmup 20, 1 micro-batch -> steps divided by 25;
+    # its own tokenizer (a BPE of 1,024 ids) is trained as in the real run, so a resumed kernel reads its ids with it
+    'cpu':  (None,         dict(TINY, max_iters=120, eval_interval=10, log_interval=1, warmup_iters=1, grad_accum_steps=1)),
 }
 BUDGET = 3.0   # a whole run writes at most this many times its final last.pt to Drive
 

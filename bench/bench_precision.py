@@ -13,7 +13,7 @@ import torch
 from slm_nb.batch import load_split
 from slm_nb.hardware import native_bf16
 from slm_nb.evaluate import evaluate_tokens
-from slm_nb.generate import load_model
+from slm_nb.loading import load_model
 
 
 def main():

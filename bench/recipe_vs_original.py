@@ -212,7 +212,7 @@ def main():
         sys.exit(f"real text {a.real} not found: pass --real PATH (a .txt of stories) or set TINYSTORIES_SAMPLE")
     if a.threads: torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
-    base = get_preset('cpu-demo', max_iters=a.steps)
+    base = get_preset('cpu-demo', tokenizer='gpt2', vocab_size=50257, max_iters=a.steps)   # GPT-2's ids, as the original recipe
     info = machine_info()
     cmd = 'python ' + ' '.join([os.path.relpath(sys.argv[0], HERE.parent)] + sys.argv[1:])
     print(f"command: {cmd}\nmachine: {info}\nload average at start: {os.getloadavg()}")

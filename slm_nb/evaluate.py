@@ -91,7 +91,7 @@ def evaluate_tokens(model:nn.Module, # forward(idx, targets) -> (logits, loss), 
     starts = list(range(0, len(ids) - 1 - T, T)) + [len(ids) - 1 - T]     # the last window ends at the last token
     kw = _loss_only(model)
     ctx = nullcontext() if ctx is None else ctx
-    tb = None if token_bytes is None else torch.as_tensor(np.asarray(token_bytes), dtype=torch.int64)
+    tb = None if token_bytes is None else torch.tensor(np.asarray(token_bytes), dtype=torch.int64)
     total, count, n_bytes, was_training = torch.zeros((), dtype=torch.float64, device=device), 0, 0, model.training
     model.eval()
     try:

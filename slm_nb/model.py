@@ -120,7 +120,7 @@ def _check_token_ids(idx, vocab_size):
     lo, hi = int(idx.min()), int(idx.max())
     if lo < 0 or hi >= vocab_size:
         raise ValueError(f"token ids must lie in [0, {vocab_size}) for this model's vocabulary, got "
-                         f"ids from {lo} to {hi}: encode text with this model's tokenizer (GPT-2's)")
+                         f"ids from {lo} to {hi}: encode text with the tokenizer this model was trained with")
 
 # %% ../nbs/04_model.ipynb #2a7a9b18
 class GPT(nn.Module):
