@@ -73,9 +73,9 @@ def _draw_history(fig:Figure, rows:list, path, x:str, log_scale:bool, title:str)
         ax.plot([vx[i]], [vy[i]], '*', color='C3', ms=16, zorder=5, label='best validation')
         best = next(r for r in evals if _num(r.get(x)) == vx[i] and _num(r.get('val_loss')) == vy[i])
         bpb = f", {b:.3f} bits per byte" if (b := _num(best.get('val_bpb'))) is not None else ''
-        # the label sits in the lower left, where falling loss curves leave room, with an arrow to the star
+        # the label sits right of the middle, above where falling loss curves end and below the legend, with an arrow to the star
         ax.annotate(f"best validation loss {vy[i]:.3f} (perplexity {math.exp(min(vy[i], 700)):,.1f}{bpb}) at step {best['step']:,}",
-                    (vx[i], vy[i]), xytext=(0.03, 0.06), textcoords='axes fraction', ha='left', va='bottom',
+                    (vx[i], vy[i]), xytext=(0.97, 0.45), textcoords='axes fraction', ha='right', va='bottom',
                     fontsize=9, color='C3', arrowprops=dict(arrowstyle='->', color='C3', alpha=0.6))
     note = ('nothing logged yet: the run has not written a row' if not rows else
             'no evaluation yet: validation loss appears after the first one' if not evals else None)
