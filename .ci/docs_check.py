@@ -65,8 +65,10 @@ REQUIRE_VISIBLE = {
                      r'^class Block\b', r'^class MLP\b', r'^class GPTConfig\b',
                      r'^class GPT\b[\s\S]*^\s+def forward\(|^def forward\(self\s*:\s*GPT\b'],  # GPT.forward
     '05_evaluation': [r'^def estimate_loss\b', r'^def perplexity\b', r'^def evaluate_tokens\b', r'^def bits_per_byte\b'],
-    '07_optim':     [r'^def get_lr\b'],
-    '08_training':  [r'\.backward\([\s\S]*\.step\('],     # a training step: backward, then an optimizer step
+    '06_config':    [r'^class TrainConfig\b'],
+    '07_optim':     [r'^def get_lr\b', r'^def configure_optimizer\b', r'^def clip_and_step\b'],
+    '08_training':  [r'\.backward\([\s\S]*\.step\(',      # a training step: backward, then an optimizer step
+                     r'^class Run\b', r'^def _loop\b', r'^def train\b'],   # the real loop and what it runs in
     '09_plots':     [r'^def plot_history\b', r'^def save_loss_plot\b'],
     '10_inference': [r'\bmultinomial\(',                   # sampling the next token, written out
                      r'^def sample_next\b',                 # the sampling step GPT.generate uses
