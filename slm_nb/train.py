@@ -27,7 +27,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from .cli import UsageError, command_errors
+from .cli import UsageError, command_errors, cli_settings
 from .files import (CKPT_FORMAT, save_checkpoint, load_checkpoint, read_history, History, check_writable,
                           remove_stale_tmp)
 from .tokenize import prepare, gpt2_encoding, finished_corpus, corpus_mismatch, corpus_tokenizer, tokenizer_state, tokenizer_from_state, same_tokenizer
@@ -35,7 +35,7 @@ from .batch import load_split, get_batch, batch_offsets
 from .model import GPT, GPTConfig
 from .loading import load_model, model_tokenizer
 from .evaluate import estimate_loss, perplexity, bits_per_byte
-from .config import TrainConfig, get_preset, cli_settings
+from .config import TrainConfig, PRESETS, get_preset
 from .hardware import (resolve_device, resolve_dtype, resolve_compile, compile_model, autocast_context,
                              make_grad_scaler, enable_tf32)
 from .optim import configure_optimizer, get_lr, set_lr, clip_and_step, load_scaler_state
@@ -436,7 +436,8 @@ def resume_config(out_dir, # the run folder holding last.pt
 # %% ../nbs/08_training.ipynb #950ff810
 def _cli_config(argv) -> tuple:
     "The config a command line asks for, and the init_from model when there is one (read once): a preset plus flags (the shape from --init_from), or with --resume the checkpoint's settings plus flags."
-    preset, given = cli_settings(argv)
+    preset, given = cli_settings(TrainConfig, PRESETS, 'tinystories-30m', argv, prog='slm-train', aliases={'out_dir': ['--out']},
+        description="Train a small GPT on TinyStories. Start from a preset; any flag below overrides one field.")
     if not given.get('resume'):
         cfg = get_preset(preset, **given)
         if cfg.init_from is None: return cfg, None
