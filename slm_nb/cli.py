@@ -12,7 +12,7 @@ import re
 import sys
 from contextlib import contextmanager
 from dataclasses import fields
-from typing import Optional, Union
+from typing import Union
 
 from fastcore.docments import docments
 
@@ -97,7 +97,7 @@ def config_parser(cls, # the settings dataclass (TrainConfig): one flag per fiel
                  ) -> argparse.ArgumentParser:
     "An argparse parser with `--preset` and one flag per field of `cls` (all defaulting to 'not given')."
     p = _OneLineParser(prog=prog, argument_default=argparse.SUPPRESS, allow_abbrev=False,
-                                description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--preset', default=default_preset, choices=list(presets), help='starting configuration')
     helps, dflt, aliases = docments(cls), cls(), aliases or {}
     for f in fields(cls):
