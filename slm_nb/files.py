@@ -7,7 +7,7 @@ __all__ = ['CKPT_FORMAT', 'HISTORY_COLUMNS', 'tmp_path', 'atomic_write', 'check_
            'remove_stale_tmp', 'save_checkpoint', 'read_pt', 'load_checkpoint', 'read_history', 'History']
 
 # %% ../nbs/files.ipynb #f5eada3a
-import math, os, re, secrets, sys, tempfile
+import math, os, pickle, re, secrets, sys, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -118,17 +118,23 @@ def save_checkpoint(state:dict, # plain data: tensors, numbers, strings, lists, 
     return path
 
 # %% ../nbs/files.ipynb #c35bf4f6
-def _why_unloadable(e:Exception, path:Path) -> str:
-    "A one-line reason why `torch.load(path, weights_only=True)` failed with `e`."
+def _why_unloadable(e:Exception, path:Path) -> str|None:
+    "A one-line reason why `torch.load(path, weights_only=True)` failed with `e`, or None when `e` is not the file's fault."
+    if isinstance(e, (MemoryError, OSError)): return None          # memory, permissions, I/O: the file may be fine
     text = re.sub(r'\x1b\[[0-9;]*m', '', str(e))
-    if m := re.search(r'\bGLOBAL ([\w.]+)', text):
+    if isinstance(e, pickle.UnpicklingError) and (m := re.search(r'\bGLOBAL ([\w.]+)', text)):
         return (f"it contains pickled code ({m.group(1)}) that safe loading refused to run; "
                 "load checkpoints only from people you trust, and never with weights_only=False")
-    try: zipped = path.open('rb').read(4) == b'PK\x03\x04'    # torch.save writes a zip archive
-    except OSError: zipped = False
-    if zipped or isinstance(e, EOFError) or 'central directory' in text:
-        return "it is truncated, corrupt or incomplete (an interrupted save, copy or download?): use another checkpoint"
-    return "it is not a PyTorch checkpoint (or it holds objects other than tensors and plain data)"
+    try: head = path.open('rb').read(4)
+    except OSError: return None
+    cut = "it is truncated, corrupt or incomplete (an interrupted save, copy or download?): use another checkpoint"
+    if head == b'PK\x03\x04':                                       # torch.save writes a zip archive
+        return cut if isinstance(e, EOFError) or re.search(r'PytorchStreamReader|central directory', text) else None
+    if isinstance(e, EOFError): return cut
+    if isinstance(e, (pickle.UnpicklingError, KeyError)) or 'magic number' in text:
+        return "it is not a PyTorch checkpoint (or it holds objects other than tensors and plain data)"
+    return None
+
 
 # %% ../nbs/files.ipynb #4a8b0fc9
 def read_pt(path, # a .pt file
@@ -139,7 +145,8 @@ def read_pt(path, # a .pt file
     if not path.exists(): raise FileNotFoundError(f"no checkpoint at {path}: train first (slm-train), or check the path")
     try: return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        raise ValueError(f"{path} is not a readable checkpoint: {_why_unloadable(e, path)}") from None
+        if (why := _why_unloadable(e, path)) is None: raise   # not the file's fault: its own message and cause
+        raise ValueError(f"{path} is not a readable checkpoint: {why}") from e
 
 def load_checkpoint(path, # a checkpoint written by save_checkpoint (e.g. out/last.pt), or its run folder (its last.pt)
                     map_location='cpu', # where to put its tensors
