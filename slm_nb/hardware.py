@@ -21,7 +21,7 @@ from .cli import UsageError, parse_bool
 # %% auto #0
 __all__ = ['canonical_dtype', 'canonical_device', 'canonical_compile', 'resolve_device', 'native_bf16', 'resolve_dtype',
            'torch_dtype', 'inference_dtype', 'autocast_context', 'autocast_dtype', 'make_grad_scaler', 'enable_tf32',
-           'compile_check', 'resolve_compile', 'compile_model', 'hardware_plan']
+           'load_scaler_state', 'compile_check', 'resolve_compile', 'compile_model', 'hardware_plan']
 
 # %% ../nbs/hardware.ipynb #9576ed13
 _DTYPE_ALIASES = {'auto': 'auto', 'float32': 'float32', 'fp32': 'float32', 'float': 'float32',
@@ -155,6 +155,15 @@ def enable_tf32(device:str='cuda', # where the run computes; TF32 is a CUDA feat
     if not str(device).startswith('cuda'): return False
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
+    return True
+
+# %% ../nbs/hardware.ipynb #5ca1e7a2
+def load_scaler_state(scaler:torch.amp.GradScaler, # the scaler of the resumed run
+                      state:dict|None, # scaler.state_dict() as the checkpoint saved it (empty if no scaler was used)
+                     ) -> bool: # whether a saved state was restored
+    "Restore a checkpoint's `GradScaler` state when this run and the saved one both scale; else keep the scaler's defaults."
+    if not scaler.is_enabled() or not state: return False   # an enabled scaler refuses an empty state dict
+    scaler.load_state_dict(state)
     return True
 
 # %% ../nbs/hardware.ipynb #d8889b8a
