@@ -6,10 +6,11 @@
 __all__ = ['encode_joined', 'chunks', 'ordered_map', 'write_tokens']
 
 # %% ../nbs/prepare_fast.ipynb #8dee11d4
-import contextlib, itertools, multiprocessing as mp, signal
+import contextlib, functools, itertools, multiprocessing as mp, signal
 from collections import deque
 
 import numpy as np
+import tiktoken
 from tqdm import tqdm
 
 # %% ../nbs/prepare_fast.ipynb #ce40e2d2
@@ -41,19 +42,24 @@ def chunks(stories, # an iterable of str
     if chunk: yield chunk
 
 # %% ../nbs/prepare_fast.ipynb #0538cbf0
+def _start_worker(setup):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # workers ignore Ctrl-C: the main process gets it, stops the pool and cleans up
+    if setup is not None: setup()
+
 def ordered_map(fn, # a function of one item, defined at module level (workers look it up by name)
                 items, # an iterable of items, consumed lazily
                 num_proc:int=2, # worker processes; 1 = everything in this process
+                setup=None, # a function of no arguments run once in each process that runs `fn`, before its first item
                ):
     "Yield `(item, fn(item))` for each of `items`, in order, computed by `num_proc` worker processes."
     items = iter(items)
     first = [c for c in (next(items, None), next(items, None)) if c is not None]
     if num_proc <= 1 or len(first) < 2: # small job: not worth starting processes
+        if setup is not None: setup()
         for c in itertools.chain(first, items): yield c, fn(c)
         return
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else None)
-    # workers ignore Ctrl-C: the main process gets it, stops the pool and cleans up
-    with ctx.Pool(num_proc, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN)) as pool:
+    with ctx.Pool(num_proc, initializer=_start_worker, initargs=(setup,)) as pool:
         pending = deque()
         for c in itertools.chain(first, items):
             pending.append((c, pool.apply_async(fn, (c,))))
@@ -63,18 +69,30 @@ def ordered_map(fn, # a function of one item, defined at module level (workers l
             c0, r = pending.popleft(); yield c0, r.get()
 
 # %% ../nbs/prepare_fast.ipynb #df051073
+_encoding = None   # the tokenizer of the chunks this process encodes (set once per process by _keep_encoding)
+
+def _keep_encoding(enc):
+    global _encoding
+    _encoding = enc
+
+def _encode_kept(stories):
+    "Ids of `stories` with the kept encoding, its `<|endoftext|>` after each."
+    eot = _encoding.eot_token
+    return encode_joined(_encoding, stories, _encoding.decode_single_token_bytes(eot).decode(), eot)
+
 def write_tokens(stories, # an iterable of str (a list gives the progress bar its total)
                  f, # a binary file open for writing
-                 encode, # a list of stories -> uint16 ids (a module-level function)
+                 encode, # a tiktoken.Encoding (with <|endoftext|>), or a module-level function: list of stories -> uint16 ids
                  num_proc:int=2, # worker processes
                  chunk_chars:int=1<<20, # characters per chunk sent to a worker
                  desc:str=None, # label of the progress bar
                  quiet:bool=False, # no progress bar
                 ) -> dict:
-    "Encode `stories` chunk by chunk with `encode` in `num_proc` processes and append the ids to `f`; return the counts (bytes: UTF-8 of the stories)."
+    "Encode `stories` chunk by chunk in `num_proc` processes and append the ids to `f`; return the counts (bytes: UTF-8 of the stories)."
+    fn, setup = (_encode_kept, functools.partial(_keep_encoding, encode)) if isinstance(encode, tiktoken.Encoding) else (encode, None)
     total = len(stories) if hasattr(stories, "__len__") else None
     n_tokens = n_stories = n_bytes = 0
-    with contextlib.closing(ordered_map(encode, chunks(stories, chunk_chars), num_proc)) as results, \
+    with contextlib.closing(ordered_map(fn, chunks(stories, chunk_chars), num_proc, setup)) as results, \
          tqdm(total=total, desc=desc, unit=" stories", disable=True if quiet else None) as bar:
         for chunk, ids in results:
             ids.tofile(f)
