@@ -7,9 +7,11 @@ __all__ = ['READERS', 'read_txt', 'read_jsonl', 'read_json', 'read_parquet', 'cl
            'load_tinystories']
 
 # %% ../nbs/sources.ipynb #07570b7f
+import io
 import json
 import os
 import re
+import shlex
 import threading
 import urllib.request
 from contextlib import contextmanager
@@ -17,12 +19,43 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from .cli import UsageError
+
+# %% ../nbs/sources.ipynb #04a49dc9
+_BOM = b"\xef\xbb\xbf"                  # the UTF-8 byte-order mark
+_NOT_CONTROL = bytes(b for b in range(256) if b >= 32 and b != 127 or b in b"\t\n\r")   # all but control bytes
+
+def _binary_reason(data:bytes) -> str:
+    "Why `data` looks like a binary file rather than text, or '' when it does not."
+    if (i := data.find(0, 0, 8000)) >= 0:
+        return f"a NUL byte at byte {i:,}; a UTF-16 text has them too: convert it with iconv -f utf-16 -t utf-8"
+    n = len(data.translate(None, _NOT_CONTROL))          # the control bytes: everything else deleted
+    return f"{n/len(data):.0%} of its bytes are control characters" if n > len(data) / 20 else ""
+
+def _utf8_text(path) -> str:
+    "The text of the file `path`: strict UTF-8, a leading BOM dropped, newlines as `\\n`; one clear error otherwise."
+    data = Path(path).read_bytes()
+    skip = len(_BOM) if data.startswith(_BOM) else 0
+    if why := _binary_reason(data[skip:]):
+        raise UsageError(f"{path} looks like a binary file, not text ({why}): give a .txt, .jsonl or .json file of UTF-8 text")
+    try: text = data[skip:].decode("utf-8")
+    except UnicodeDecodeError as e:
+        at = skip + e.start                                           # an offset in the file, BOM included
+        line = data.count(b"\n", 0, at) + 1
+        before = data[max(skip, data.rfind(b"\n", 0, at) + 1, at - 80):at].decode("utf-8", "ignore")[-20:]   # its line so far
+        bad = " ".join(f"0x{b:02x}" for b in data[at:skip + e.end])
+        fixed = Path(path).with_name(f"{Path(path).stem}-utf8{Path(path).suffix}")
+        raise UsageError(f"{path} is not UTF-8 text: byte {at:,} (line {line:,}, after {before!r}) is {bad}, which UTF-8 "
+                         f"cannot decode; convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8 {shlex.quote(str(path))} "
+                         f"> {shlex.quote(str(fixed))} (latin1 for Western European text; `file -i` may name another)") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
 # %% ../nbs/sources.ipynb #ec9cd392
 _EOT = "<|endoftext|>"
 
 def read_txt(path):
     "Stories of a text file: split at `<|endoftext|>` when it has any, otherwise at blank lines."
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    text = _utf8_text(path)
     return text.split(_EOT) if _EOT in text else re.split(r"\n[ \t]*\n", text)
 
 # %% ../nbs/sources.ipynb #8b5bbde6
@@ -41,18 +74,17 @@ def _texts(records, path):
 def read_jsonl(path):
     "Stories of a JSON-lines file: the `text` field of each line's object."
     records = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: records.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}: line {i} is not valid JSON ({e.msg}); expected one object per line") from None
+    for i, line in enumerate(io.StringIO(_utf8_text(path)), 1):
+        if not line.strip(): continue
+        try: records.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: line {i} is not valid JSON ({e.msg}); expected one object per line") from None
     return _texts(records, path)
 
 # %% ../nbs/sources.ipynb #c1041a9d
 def read_json(path):
     "Stories of a JSON file: a list of objects, an object of columns with 'text', or JSON lines."
-    try: data = json.loads(Path(path).read_text(encoding="utf-8"))
+    try: data = json.loads(_utf8_text(path))
     except json.JSONDecodeError as e:
         if e.msg == "Extra data": return read_jsonl(path)  # JSON lines saved as .json
         raise ValueError(f"{path} is not valid JSON ({e.msg} at line {e.lineno})") from None
