@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['load_split', 'batch_offsets', 'get_batch']
 
-# %% ../nbs/03_batches.ipynb #bd8e4951
+# %% ../nbs/03_batches.ipynb #6c10c00e
 import json, os
 from pathlib import Path
 
 import numpy as np
 import torch
 
-# %% ../nbs/03_batches.ipynb #52274530
+# %% ../nbs/03_batches.ipynb #710a02f7
 def _open_bin(path) -> np.memmap:
     "Open a `.bin` file of uint16 token ids read-only; a clear error if it is missing, odd-sized or empty."
     p = Path(path).expanduser()
@@ -22,7 +22,7 @@ def _open_bin(path) -> np.memmap:
     if size == 0: raise ValueError(f"{p} holds no tokens")
     return np.memmap(p, dtype=np.uint16, mode="r")
 
-# %% ../nbs/03_batches.ipynb #72dd6966
+# %% ../nbs/03_batches.ipynb #7014e403
 def load_split(data_dir, # folder written by prepare / slm-prepare
                split:str="train", # 'train' or 'validation'
               ) -> np.memmap:
@@ -43,7 +43,7 @@ def load_split(data_dir, # folder written by prepare / slm-prepare
                          f"{splits[split]['tokens']:,}; the folder is damaged: prepare it again with force=True")
     return data
 
-# %% ../nbs/03_batches.ipynb #9457d9e3
+# %% ../nbs/03_batches.ipynb #62e095a5
 def batch_offsets(n_tokens:int, # tokens in the split
                   batch_size:int, # windows per batch
                   block_size:int, # tokens per window
@@ -52,7 +52,20 @@ def batch_offsets(n_tokens:int, # tokens in the split
     "Where `get_batch`'s windows start: uniform over every start whose window and shifted target fit."
     return torch.randint(n_tokens - block_size, (batch_size,), generator=generator)
 
-# %% ../nbs/03_batches.ipynb #b960f4e3
+# %% ../nbs/03_batches.ipynb #48f8769a
+def _check_batch_args(data, batch_size, block_size, generator):
+    "Raise a clear error for anything `get_batch` cannot draw a batch from."
+    for name, v in (("batch_size", batch_size), ("block_size", block_size)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if getattr(data, "ndim", 1) != 1: raise ValueError(f"data must be 1-D token ids, got shape {data.shape}")
+    if len(data) < block_size + 1:
+        raise ValueError(f"the split holds {len(data):,} tokens, fewer than block_size + 1 = {block_size + 1:,}; "
+                         "use a smaller block_size or more data")
+    if generator is not None and generator.device.type != "cpu":
+        raise ValueError(f"generator must be a CPU torch.Generator, got one on {generator.device}")
+
+# %% ../nbs/03_batches.ipynb #3258d04f
 def get_batch(data, # 1-D uint16 token ids (array or memmap), or the path of a .bin file
               batch_size:int, # windows per batch
               block_size:int, # tokens per window
@@ -61,22 +74,11 @@ def get_batch(data, # 1-D uint16 token ids (array or memmap), or the path of a .
              ) -> tuple:
     "A random batch `(x, y)` of int64 windows, shape (batch_size, block_size); `y` is `x` shifted by one token."
     if isinstance(data, (str, os.PathLike)): data = _open_bin(data) # a fresh memmap per call, as nanoGPT does
-    for name, v in (("batch_size", batch_size), ("block_size", block_size)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    if getattr(data, "ndim", 1) != 1: raise ValueError(f"data must be 1-D token ids, got shape {data.shape}")
-    n = len(data)
-    if n < block_size + 1:
-        raise ValueError(f"the split holds {n:,} tokens, fewer than block_size + 1 = {block_size + 1:,}; "
-                         "use a smaller block_size or more data")
-    if generator is not None and generator.device.type != "cpu":
-        raise ValueError(f"generator must be a CPU torch.Generator, got one on {generator.device}")
-    device = torch.device(device)
-    ix = batch_offsets(n, batch_size, block_size, generator).numpy()
-    win = data[ix[:, None] + np.arange(block_size + 1)] # (B, T+1) uint16, one read per window
-    pin = device.type == "cuda"
+    _check_batch_args(data, batch_size, block_size, generator)
+    ix = batch_offsets(len(data), batch_size, block_size, generator).numpy()
+    win = data[ix[:, None] + np.arange(block_size + 1)] # (B, T+1) uint16, one read for all windows
+    pin = torch.device(device).type == "cuda"
     buf = torch.empty((2, batch_size, block_size), dtype=torch.int64, pin_memory=pin)
-    b = buf.numpy()
-    b[0], b[1] = win[:, :-1], win[:, 1:] # uint16 -> int64 while copying
-    if device.type != "cpu": buf = buf.to(device, non_blocking=pin)
+    b = buf.numpy(); b[0], b[1] = win[:, :-1], win[:, 1:] # uint16 -> int64 while copying
+    buf = buf.to(device, non_blocking=pin) # no copy when device is the CPU
     return buf[0], buf[1]
