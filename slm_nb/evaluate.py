@@ -69,9 +69,9 @@ def estimate_loss(model:nn.Module, # forward(idx, targets) -> (logits, loss), e.
 # %% ../nbs/05_evaluation.ipynb #704af393
 def perplexity(loss, # a mean cross-entropy in nats, or a dict of them (as estimate_loss returns)
               ):
-    "exp(loss), for a number or for each value of a dict; inf where exp overflows."
+    "exp(loss), for a number or for each value of a dict; inf where exp overflows, NaN for a NaN loss."
     if isinstance(loss, dict): return {k: perplexity(v) for k, v in loss.items()}
-    return math.exp(loss) if (loss := float(loss)) < 709 else math.inf
+    return math.inf if (loss := float(loss)) > 709 else math.exp(loss)   # NaN stays NaN: it is not a huge loss
 
 # %% ../nbs/05_evaluation.ipynb #61c05040
 def bits_per_byte(loss:float, # mean cross-entropy in nats per token
