@@ -11,6 +11,7 @@ from pathlib import Path
 
 import tiktoken
 import torch
+from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 from fastcore.basics import patch
 
 from .files import read_pt, atomic_write, CKPT_FORMAT
@@ -102,14 +103,6 @@ def to_hf(self:GPT):
     hf.load_state_dict(sd)
     return hf.train(self.training)
 
-# %% ../nbs/loading.ipynb #44e5670d
-def _strip_prefixes(sd):
-    out = {}
-    for k, v in sd.items():
-        while k.startswith(('_orig_mod.', 'module.')): k = k.split('.', 1)[1]
-        out[k] = v
-    return out
-
 # %% ../nbs/loading.ipynb #68f8c249
 @patch(cls_method=True)
 def from_checkpoint_state(cls:GPT,
@@ -126,7 +119,10 @@ def from_checkpoint_state(cls:GPT,
     if not isinstance(config, GPTConfig):
         known = {f.name for f in fields(GPTConfig)}
         config = GPTConfig(**{k: v for k, v in dict(config).items() if k in known})
-    sd = {k: v for k, v in _strip_prefixes(sd).items() if not k.endswith('.attn.bias') or k.endswith('c_attn.bias')}
+    sd, prefixes = dict(sd), ('_orig_mod.', 'module.')     # a copy: the prefixes are removed in place
+    while any(k.startswith(prefixes) for k in sd):         # torch.compile's and DDP's, nested in either order
+        for p in prefixes: consume_prefix_in_state_dict_if_present(sd, p)
+    sd = {k: v for k, v in sd.items() if not k.endswith('.attn.bias') or k.endswith('c_attn.bias')}
     sd.setdefault('lm_head.weight', sd.get('transformer.wte.weight'))
     model = cls(config)
     try: model.load_state_dict(sd, strict=strict)
