@@ -9,7 +9,7 @@ __all__ = ['EOT_TEXT', 'BPE_FORMAT', 'SPLITS', 'gpt2_files', 'gpt2_ranks', 'chec
            'finished_corpus', 'tokenizer_request', 'corpus_mismatch', 'corpus_bpe', 'CorpusJob']
 
 # %% ../nbs/corpus.ipynb #6711f4e3
-import contextlib, functools, hashlib, importlib.resources, itertools, json, operator, os, time
+import contextlib, functools, hashlib, importlib.resources, itertools, json, operator, os, re, time
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import slm_nb
 from .cli import UsageError
 from .files import atomic_write, check_writable, remove_stale_tmp
 from .prepare_fast import write_tokens
+from .sources import READERS
 
 # %% ../nbs/corpus.ipynb #05eda2b0
 _GPT2_SHA256 = { # the hashes tiktoken pins for GPT-2's two BPE files
@@ -216,19 +217,39 @@ def named_source(source, # 'synthetic', 'tinystories' (any case, surrounding spa
     name = source.strip().lower() if isinstance(source, str) else None
     return name if name in _NAMED_SOURCES else None
 
+def _source_files(path:Path, # an existing file or folder (resolved)
+                  exclude:Path=None, # a resolved folder whose files never count (the output folder)
+                 ) -> list:
+    "The files `load_stories` reads from `path` for either split, picked by the folder rules of `slm_nb.sources.read_local`."
+    if path.is_file(): return [path]
+    story = lambda q, parts: q.is_file() and q.suffix.lower() in READERS and not any(s.startswith(".") for s in parts)
+    files = (sorted(q for q in path.iterdir() if story(q, [q.name]))       # the top level, or else every sub-folder
+             or sorted(q for q in path.rglob("*") if story(q, q.relative_to(path).parts)))
+    stem = lambda q: q.name.lower().split(".")[0]
+    valid = [q for q in files if "valid" in stem(q) or re.search(r"(^|[^a-z])(val|dev)([^a-z]|$)", stem(q))]
+    train = [q for q in files if "train" in q.name.lower() and q not in valid]
+    return [q for q in (sorted(train + valid) if valid and train else files)     # own splits: only those two kinds are read
+            if not (exclude and exclude in q.parents)]
+
+def _sha256(path) -> str:
+    "The SHA-256 of a file's bytes, read in blocks of 1 MiB (as fast as hashlib.file_digest, which needs Python 3.11)."
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
+    return h.hexdigest()
+
 def _fingerprint(source, # 'synthetic', 'tinystories' or a path
                  args:dict, # the arguments that change the output (the tokenizer asked for among them)
                  exclude=None, # a folder whose files do not count (the output folder)
                 ) -> dict:
-    "Everything the output depends on: source (with sizes and mtimes of local files), args, versions."
+    "Everything the output depends on: source (with the size and SHA-256 of each file a path's reader reads), args, versions."
     fp = dict(format_version=_FORMAT_VERSION, slm_nb=slm_nb.__version__, source=named_source(source) or str(source), **args)
     p = Path(str(source)).expanduser()
     if not named_source(source) and p.exists():
         p = p.resolve()
-        ex = Path(exclude).resolve() if exclude is not None else None
-        files = [p] if p.is_file() else sorted(q for q in p.rglob("*") if q.is_file() and not (ex and ex in q.parents))
+        files = _source_files(p, Path(exclude).resolve() if exclude is not None else None)
         fp["source"] = str(p)
-        fp["files"] = [[q.name if q == p else str(q.relative_to(p)), q.stat().st_size, q.stat().st_mtime_ns] for q in files]
+        fp["files"] = [[q.name if q == p else q.relative_to(p).as_posix(), q.stat().st_size, _sha256(q)] for q in files]
     return fp
 
 def _digest(fp:dict) -> str: return hashlib.sha256(json.dumps(fp, sort_keys=True).encode()).hexdigest()[:16]
@@ -242,22 +263,36 @@ def split_size(n_stories, # training stories asked for; None: all
     return max(1, round(n_stories * val_fraction))
 
 # %% ../nbs/corpus.ipynb #64b30e19
+def _check_corpus(out:Path, # the folder prepare wrote
+                 ) -> tuple: # (meta, None) when finished, else (None, (exception type, a one-line reason, what to do))
+    "Whether `out` holds a complete corpus: meta.json of this format, each split the size it records, a BPE's file as it records."
+    redo, again = f"prepare it first (slm-prepare --out {out})", "prepare the folder again"
+    try: meta = json.loads((out/"meta.json").read_text())
+    except (OSError, ValueError): meta = None
+    if not isinstance(meta, dict) or meta.get("format_version") != _FORMAT_VERSION:
+        return None, (FileNotFoundError, f"{out} holds no finished corpus", redo)
+    for split in SPLITS:
+        p, info = out/f"{split}.bin", meta.get("splits", {}).get(split, {})
+        if not isinstance(info, dict) or not p.is_file() or p.stat().st_size != 2 * info.get("tokens", -1):
+            return None, (FileNotFoundError, f"{out} holds no finished corpus ({p.name} is missing or not the size meta.json records)", redo)
+    if meta.get("tokenizer") != "gpt2":                # a trained BPE: its ids mean nothing without its file
+        p = out/meta.get("tokenizer_file", "tokenizer.json")
+        try: sha = _sha256(p)
+        except FileNotFoundError: return None, (FileNotFoundError, f"{p} is missing: the ids in {out} cannot be read without it", again)
+        if sha != meta.get("tokenizer_sha256"):
+            return None, (ValueError, f"{p} is not the tokenizer these ids were made with (its SHA-256 differs from meta.json's)", again)
+    return meta, None
+
 def finished_corpus(out, # the folder prepare wrote
                     digest:str=None, # fingerprint digest of the wanted inputs; None: any inputs
                    ) -> dict:
     "The meta dict if `out` holds a complete corpus (made from the inputs `digest`, when given), else None."
-    out = Path(out).expanduser()
-    try: meta = json.loads((out/"meta.json").read_text())
-    except (OSError, ValueError): return None
-    if not isinstance(meta, dict) or meta.get("format_version") != _FORMAT_VERSION: return None
-    if digest is not None and meta.get("fingerprint") != digest: return None
-    for split in SPLITS:
-        p, info = out/f"{split}.bin", meta.get("splits", {}).get(split, {})
-        if not isinstance(info, dict) or not p.is_file() or p.stat().st_size != 2 * info.get("tokens", -1): return None
+    meta, _ = _check_corpus(Path(out).expanduser())
+    if meta is None or digest is not None and meta.get("fingerprint") != digest: return None
     return meta
 
 # %% ../nbs/corpus.ipynb #7e31921d
-_CORPUS = ("source", "files")   # what makes a corpus's text: where it came from, and a path's files
+_CORPUS = ("source", "files")   # what makes a corpus's text: where it came from, and the files a path's reader reads
 
 def tokenizer_request(tokenizer, # 'gpt2', 'bpe' or a tiktoken.Encoding (as prepare takes)
                       vocab_size:int=None, # with 'bpe': the size to train (None: 4,096)
@@ -292,6 +327,31 @@ def _tokenizer_mismatch(meta:dict, tokenizer, vocab_size) -> str|None:
         return f"was tokenized with {used}, not with a BPE of {req['vocab_size']:,} ids trained on it"
     return None
 
+def _files_change(have:list, want:list) -> str:
+    "Which files differ between two fingerprints' lists of files, in a few words: 'edited: a.txt; new: notes.txt'."
+    old, new = ({e[0]: e[1:] for e in files if isinstance(e, list) and e} for files in (have, want))
+    kinds = (("edited", [n for n in new if n in old and new[n] != old[n]]), ("new", [n for n in new if n not in old]),
+             ("gone", [n for n in old if n not in new]))
+    return "; ".join(f"{what}: {', '.join(ns[:3])}" + (f" and {len(ns) - 3:,} more" if len(ns) > 3 else "") for what, ns in kinds if ns)
+
+def _mismatch(out:Path, # a prepared folder
+              want, # the fingerprint it should have, or a function that makes it (called only if the folder is finished)
+              keys:tuple, # the entries of the fingerprint that must match
+              tokenizer, vocab_size) -> tuple|None:
+    "What `corpus_mismatch` answers, for a fingerprint already made (as `CorpusJob` has one)."
+    meta, problem = _check_corpus(out)
+    if meta is None: return 'missing', problem[1]
+    have, want = meta.get("inputs") or {}, want() if callable(want) else want
+    for k in keys:
+        if have.get(k) == want.get(k): continue
+        if k == "source": return k, f"{out} holds tokens of {have.get('source')!r}, not of {want['source']!r}"
+        if k != "files": return k, f"{out} was tokenized with {k}={have.get(k)!r}, not {want.get(k)!r}"
+        if any(isinstance(e, list) and len(e) == 3 and isinstance(e[2], int) for e in have.get("files") or []):
+            return k, f"{out} was prepared by an earlier version, which recorded its source's files by size and time, not by content"
+        return k, f"{want['source']} has changed since it was tokenized into {out} ({_files_change(have.get('files') or [], want.get('files') or [])})"
+    if why := _tokenizer_mismatch(meta, tokenizer, vocab_size): return 'tokenizer', f"{out} {why}"
+    return None
+
 def corpus_mismatch(out, # a prepared folder
                     source, # the source it should hold: 'synthetic', 'tinystories' or a path
                     tokenizer=None, # 'gpt2', 'bpe' or a tiktoken.Encoding (as prepare takes); None: any tokenizer
@@ -300,31 +360,20 @@ def corpus_mismatch(out, # a prepared folder
                    ) -> tuple|None: # None when it matches, else (what differs, a one-line reason)
     "Whether `out` is a finished corpus of `source` as it is now: None if so, else what differs ('missing', 'source', 'files', 'tokenizer', ...) and why."
     out = Path(out).expanduser()
-    meta = finished_corpus(out)
-    if meta is None: return 'missing', f"{out} holds no finished corpus"
-    have, want = meta.get("inputs") or {}, _fingerprint(source, settings, exclude=out)
-    for k in _CORPUS + tuple(settings):
-        if have.get(k) != want.get(k):
-            if k == "source": return k, f"{out} holds tokens of {have.get('source')!r}, not of {want['source']!r}"
-            if k == "files": return k, f"{want['source']} has changed since it was tokenized into {out} (its files' sizes or times differ)"
-            return k, f"{out} was tokenized with {k}={have.get(k)!r}, not {want.get(k)!r}"
-    if why := _tokenizer_mismatch(meta, tokenizer, vocab_size): return 'tokenizer', f"{out} {why}"
-    return None
+    return _mismatch(out, lambda: _fingerprint(source, settings, exclude=out), _CORPUS + tuple(settings), tokenizer, vocab_size)
 
 # %% ../nbs/corpus.ipynb #48f36cd9
 def corpus_bpe(folder, # a folder prepare wrote
               ) -> tuple: # (JSON text, its file) of a trained BPE, or (None, None) for GPT-2's
     "The checked tokenizer file of the BPE the ids in `folder` were made with; (None, None) when they are GPT-2's."
     folder = Path(folder).expanduser()
-    meta = finished_corpus(folder)
-    if meta is None: raise FileNotFoundError(f"{folder} holds no finished corpus: prepare it first (slm-prepare --out {folder})")
+    meta, problem = _check_corpus(folder)              # a BPE's tokenizer.json: there, with the SHA-256 meta.json records
+    if problem is not None:
+        error, why, todo = problem
+        raise error(f"{why}; {todo}")
     if meta.get("tokenizer") == "gpt2": return None, None
     p = folder/meta.get("tokenizer_file", "tokenizer.json")
-    try: text = p.read_text(encoding="utf-8")
-    except OSError: raise FileNotFoundError(f"{p} is missing: the ids in {folder} cannot be read without it; prepare the folder again") from None
-    if hashlib.sha256(text.encode()).hexdigest() != meta.get("tokenizer_sha256"):
-        raise ValueError(f"{p} is not the tokenizer these ids were made with (its SHA-256 differs from meta.json's); prepare the folder again")
-    return text, p
+    return p.read_text(encoding="utf-8"), p
 
 # %% ../nbs/corpus.ipynb #4f4fc0f2
 class CorpusJob:
@@ -353,8 +402,10 @@ class CorpusJob:
     def n_stories(self, split:str) -> int|None: return split_size(self.args["n_stories"], split, self.args["val_fraction"])
 
     def reusable(self) -> dict|None:
-        "The meta of the folder if it is a finished corpus of the same inputs (said in one line), else None."
-        if corpus_mismatch(self.out, self.source, self.tokenizer, self.vocab_size, **self.args) is not None: return None
+        "The meta of the folder if it is a finished corpus of the same inputs, else None; either said in one line when the folder held one."
+        if miss := _mismatch(self.out, self.inputs, _CORPUS + tuple(self.args), self.tokenizer, self.vocab_size):
+            if (self.out/"meta.json").exists(): self.say(f"{miss[1]}; preparing the folder again")
+            return None
         self.say(f"{self.out}: already prepared from the same inputs (fingerprint {self.digest}); reusing it (force=True or --force redoes it)")
         return finished_corpus(self.out)
 
