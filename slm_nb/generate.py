@@ -19,7 +19,7 @@ from fastcore.script import call_parse, store_true
 
 from .tokenize import EOT_TEXT
 from .model import GPT, check_generate_args
-from .loading import load_model, model_tokenizer
+from .loading import load_model, model_tokenizer, decodable_only
 from .hardware import resolve_device
 from .cli import UsageError, command_errors
 
@@ -35,14 +35,6 @@ def _check_knobs(model:GPT, max_new_tokens, temperature, top_k, top_p, repetitio
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ValueError(f"seed must be None or an integer, got {seed!r}")
 
-def _decodable_only(enc, vocab_size:int, proc=None):
-    "A `logits_processor`: `proc` (if any), then -inf for the ids past the tokenizer's (a padded vocabulary, e.g. nanoGPT's 50,304)."
-    if enc.n_vocab >= vocab_size: return proc
-    def process(tokens:torch.Tensor, logits:torch.Tensor) -> torch.Tensor: # tokens (B, L), logits (B, V)
-        if proc is not None: logits = proc(tokens, logits)
-        return logits.index_fill(-1, torch.arange(enc.n_vocab, vocab_size, device=logits.device), float('-inf'))
-    return process
-
 def _setup(model, device, max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed):
     "The model (loaded from a path) on `device` after checking the settings, its tokenizer, a seeded generator there, the logits processor."
     if isinstance(model, (str, Path)): model = load_model(model)
@@ -51,7 +43,7 @@ def _setup(model, device, max_new_tokens, temperature, top_k, top_p, repetition_
     dev, enc = next(model.parameters()).device, model_tokenizer(model)
     g = None if seed is None else torch.Generator(device=dev).manual_seed(seed)
     penalty = None if repetition_penalty == 1 else repetition_penalty_processor(repetition_penalty)
-    return model, enc, g, _decodable_only(enc, model.config.vocab_size, penalty)   # never an id the tokenizer cannot decode
+    return model, enc, g, decodable_only(enc, model.config.vocab_size, penalty)   # never an id the tokenizer cannot decode
 
 def _prompt_ids(model:GPT, prompts:list) -> list:
     "Token ids of each prompt in the model's tokenizer: <|endoftext|> for an empty one, the last block_size tokens of a long one."

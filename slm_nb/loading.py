@@ -21,7 +21,7 @@ from .model import GPT, GPTConfig
 from .hardware import resolve_device, inference_dtype
 
 # %% auto #0
-__all__ = ['model_tokenizer', 'write_hf_tokenizer', 'read_hf_tokenizer', 'load_model']
+__all__ = ['model_tokenizer', 'decodable_only', 'write_hf_tokenizer', 'read_hf_tokenizer', 'load_model']
 
 # %% ../nbs/loading.ipynb #3ae705f6
 _CONV1D = ('attn.c_attn.weight', 'attn.c_proj.weight', 'mlp.c_fc.weight', 'mlp.c_proj.weight')
@@ -142,6 +142,18 @@ def model_tokenizer(model:GPT, # a model read by load_model, returned by train, 
                          "checkpoint written by slm-train (which stores its tokenizer), or set model.tokenizer")
     if enc.n_vocab > V: raise ValueError(f"the model's tokenizer {enc.name} has {enc.n_vocab:,} ids, more than its vocabulary of {V:,}")
     return enc
+
+# %% ../nbs/loading.ipynb #c56e092e
+def decodable_only(enc:tiktoken.Encoding, # the tokenizer the samples are decoded with
+                   vocab_size:int, # the model's vocabulary (its logits' last dimension)
+                   proc=None, # another logits processor to run first, or None
+                  ):
+    "A `logits_processor` for `GPT.generate`: `proc` (if any), then -inf for the ids past the tokenizer's."
+    if enc.n_vocab >= vocab_size: return proc
+    def process(tokens:torch.Tensor, logits:torch.Tensor) -> torch.Tensor: # tokens (B, L), logits (B, V)
+        if proc is not None: logits = proc(tokens, logits)
+        return logits.index_fill(-1, torch.arange(enc.n_vocab, vocab_size, device=logits.device), float('-inf'))
+    return process
 
 # %% ../nbs/loading.ipynb #68385ce8
 _SPECIAL = {'bos_token': EOT_TEXT, 'eos_token': EOT_TEXT, 'unk_token': EOT_TEXT}   # GPT-2 uses <|endoftext|> for all three

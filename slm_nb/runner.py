@@ -33,7 +33,7 @@ from .files import (CKPT_FORMAT, save_checkpoint, load_checkpoint, read_history,
 from .tokenize import prepare, gpt2_encoding, finished_corpus, corpus_mismatch, corpus_tokenizer, tokenizer_state, tokenizer_from_state, same_tokenizer
 from .batch import load_split, get_batch, batch_offsets
 from .model import GPT, GPTConfig
-from .loading import load_model, model_tokenizer
+from .loading import load_model, model_tokenizer, decodable_only
 from .evaluate import estimate_loss, perplexity, bits_per_byte
 from .config import TrainConfig, PRESETS, get_preset
 from .hardware import (resolve_device, resolve_dtype, resolve_compile, compile_model, autocast_context,
@@ -466,8 +466,8 @@ def sample_stories(model:GPT, # a trained model
     out = []
     for p in prompts:
         idx = torch.tensor([enc.encode_ordinary(p)], device=dev)
-        toks = model.generate(idx, max_new_tokens, temperature=temperature, top_k=top_k, generator=g,
-                              stop_token=enc.eot_token)[0].tolist()
+        toks = model.generate(idx, max_new_tokens, temperature=temperature, top_k=top_k, generator=g, stop_token=enc.eot_token,
+                              logits_processor=decodable_only(enc, model.config.vocab_size))[0].tolist()   # (padded ids: never)
         if enc.eot_token in toks: toks = toks[:toks.index(enc.eot_token)]
         out.append(enc.decode(toks).strip())
     return out
