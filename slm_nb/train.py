@@ -57,9 +57,9 @@ def train_loop(model, # a GPT, trained in place
     gen, history = torch.Generator().manual_seed(cfg.seed), []
     for step in range(cfg.max_iters + 1):
         if step % cfg.eval_interval == 0 or step == cfg.max_iters:      # 1. evaluation on both splits
-            losses = estimate_loss(model, {'train': train_data, 'validation': val_data}, cfg.batch_size,
-                                   cfg.block_size, cfg.eval_iters)
-            print(f"step {step:>4}: train {losses['train']:.3f}, validation {losses['validation']:.3f}")
+            losses = estimate_loss(model, {'train': train_data, 'validation': val_data}, cfg.batch_size, cfg.block_size,
+                                   cfg.eval_iters, generator=torch.Generator().manual_seed(cfg.seed + 1))  # as train draws them
+            print(f"step {step:>4}: train {losses['train']:.4f}, validation {losses['validation']:.4f}")
             if out_dir and losses['validation'] < min([h['validation'] for h in history], default=float('inf')):
                 torch.save(model.state_dict(), Path(out_dir)/'best.pt')  # 4. the best weights so far
             history.append(dict(step=step, **losses))
