@@ -34,7 +34,7 @@ visible definition from REQUIRE_VISIBLE below, and on what a reader of the page 
   checked, and a sample whose text happens to end with a copy of its prompt would be flagged: choose
   another seed or prompt then.
 - **Link noise.** nbdev turns a backticked name into a link when the name is in the project's index:
-  a private name (`_carve`) must not become a link (write it without backticks, or say what it does),
+  a private name (`_fingerprint`) must not become a link (write it without backticks, or say what it does),
   and a show_doc source link must not read `#LNone` (nbdev found no line for the object).
 
 REQUIRE_VISIBLE entries match the source of a code cell visible on the page, or the code of a
@@ -43,6 +43,12 @@ page may show the real source of a function that lives in a lower module (chapte
 from the model module), read from the package when the notebook runs, so it cannot drift from the
 code. (HTML, not a markdown code fence: nbdev links backticked names inside markdown outputs, code
 blocks included.)
+The course's budget (checked when every notebook is checked, or alone with --budget): the ten numbered
+chapters together at most 150 minutes of study, none over 20, each with a figure of its own and at least 20
+in all, by the rule the site is measured by (prose at 200 words a minute, visible code at 8 lines a minute,
+printed output at 20 lines a minute; see `chapter_size`), and index.ipynb's course table gives each chapter's
+measured time (to the minute).
+
 A table per notebook says how much a reader sees. With -v, notes list (without failing) the names
 that a visible cell which is not a definition uses but no visible cell on the page binds (imports,
 assignments, definitions, show_doc blocks): a reader who copies the page's code would miss them.
@@ -57,25 +63,39 @@ root = Path(__file__).resolve().parent.parent
 # What a learner must be able to read on the site: notebook -> regexes (re.M), each must match the
 # source of at least one code cell that is visible on the processed page. Edit as the notebooks move.
 REQUIRE_VISIBLE = {
-    '01_dataset':   [r'^def load_stories\b', r'^def read_stories\b'],
-    '02_tokenization': [r'^def train_bpe\b', r'^def bpe_encoding\b', r'^def prepare\b'],
-    '03_batches':   [r'^def get_batch\b'],
+    # the ten chapters: the code that does each idea
+    '01_dataset':   [r'^def read_stories\b', r'^def story_hash\b', r'^def split_stories\b', r'^def load_stories\b'],
+    '02_tokenization': [r'^def learn_bpe\b', r'^def gpt2_encoding\b', r'^def bpe_encoding\b', r'^def train_bpe\b',
+                        r'^def encode_stories\b', r'^def prepare\b'],
+    '03_batches':   [r'^def simple_batch\b', r'^def get_batch\b'],
     '04_model':     [r'^class CausalSelfAttention\b',
                      r'^class MultiHeadAttention\b',                      # the plain multi-head version
                      r'^class Block\b', r'^class MLP\b', r'^class GPTConfig\b',
-                     r'^class GPT\b[\s\S]*^\s+def forward\(|^def forward\(self\s*:\s*GPT\b'],  # GPT.forward
+                     r'^class GPT\b[\s\S]*^\s+def forward\(|^def forward\(self\s*:\s*GPT\b',   # GPT.forward
+                     r'\bladder\(LADDER\b'],                              # what each part buys, run on the page
     '05_evaluation': [r'^def estimate_loss\b', r'^def perplexity\b', r'^def evaluate_tokens\b', r'^def bits_per_byte\b'],
-    '06_config':    [r'^class TrainConfig\b'],
+    '06_config':    [r'^class TrainConfig\b', r'^def tokens_per_step\(self\s*:\s*TrainConfig\b', r'^PRESETS\s*='],
     '07_optim':     [r'^def get_lr\b', r'^def configure_optimizer\b', r'^def clip_and_step\b'],
-    '08_training':  [r'\.backward\([\s\S]*\.step\(',      # a training step: backward, then an optimizer step
-                     r'^class Run\b', r'^def _loop\b', r'^def train\b'],   # the real loop and what it runs in
+    '08_training':  [r'\.backward\([\s\S]*\.step\(',     # a training step: backward, then an optimizer step
+                     r'^def train_loop\b'],                # the loop with what a real run adds
     '09_plots':     [r'^def plot_history\b', r'^def save_loss_plot\b'],
-    '10_inference': [r'\bmultinomial\(',                   # sampling the next token, written out
+    '10_inference': [r'^def sample\b[\s\S]*\bmultinomial\(',   # sampling the next token, written out
                      r'^def sample_next\b',                 # the sampling step GPT.generate uses
                      r'^class KVCache\b',
                      r'^def forward_cached\(self\s*:\s*CausalSelfAttention\b',   # attention with the cache
                      r'^def generate_stream\b',             # the cached loop
                      r'^def generate_text\b'],
+    # the appendices: the engineering that left the chapters stays visible on their pages
+    'sources':      [r'^def read_txt\b', r'^def read_jsonl\b', r'^def read_json\b', r'^def read_parquet\b',
+                     r'^def read_local\b', r'^def check_load_args\b', r'^def _hub_reachable\b', r'^def load_tinystories\b'],
+    'corpus':       [r'^def gpt2_files\b', r'^def bpe_json\b', r'^def read_bpe_json\b', r'^def finished_corpus\b',
+                     r'^def corpus_mismatch\b', r'^class CorpusJob\b'],
+    'prepare_fast': [r'^def encode_joined\b', r'^def ordered_map\b', r'^def write_tokens\b'],
+    'ablations':    [r'^class Rung\b', r'^def ladder\b', r'^def train_rung\b', r'^LADDER = '],
+    'performance':  [r'^def lm_head_loss\b'],
+    'hardware':     [r'^def load_scaler_state\b'],
+    'plot_style':   [r'^def draw_history\b'],
+    'runner':       [r'^class Run\b', r'^def _loop\b', r'^def train\b'],   # the real loop and what it runs in
     'loading':      [r'^def load_model\b', r'^def from_hf\(cls\s*:\s*GPT\b', r'^def to_hf\(self\s*:\s*GPT\b',
                      r'^def from_checkpoint_state\(cls\s*:\s*GPT\b', r'^def model_tokenizer\b'],
 }
@@ -360,6 +380,57 @@ def process(path, require=None):
                 showdoc=n_showdoc, executed=len(executed), words=words, vis_lines=vis_lines, all_lines=all_lines,
                 secs=time.time() - t0)
 
+# The course's study-time budget (issue: "the course in an afternoon"). The counting rule is the one the site
+# is measured by: prose words at 200 a minute, code a reader sees at 8 lines a minute, printed output at 20 lines
+# a minute. Hidden cells (#| hide, include/echo false, #| export, #| exporti) do not count; #| exports does, and
+# so does source printed as an output (show_source). Figures: images in outputs and in markdown.
+COURSE_MAX_MINUTES, CHAPTER_MAX_MINUTES, COURSE_MIN_FIGURES, CHAPTER_MIN_FIGURES = 150, 20, 20, 1
+_HIDDEN_FOR_BUDGET = re.compile(r"^#\|\s*(hide\b|include:\s*false|echo:\s*false|export\s*$|export\b(?!s)|exporti\b)", re.M)
+
+def chapter_size(path):
+    "Study time of one numbered notebook as the site shows it: dict(words, code, output_lines, figures, minutes)"
+    cells = json.loads(Path(path).read_text(encoding='utf-8'))["cells"]
+    words = code = figs = out = 0
+    for c in cells:
+        src = "".join(c["source"])
+        if c["cell_type"] == "markdown":
+            words += len(re.findall(r"[A-Za-z0-9][\w'.,-]*", re.sub(r"```.*?```", " ", src, flags=re.S)))
+            figs += len(re.findall(r"!\[[^\]]*\]\(", src))
+        elif c["cell_type"] == "code" and not _HIDDEN_FOR_BUDGET.search(src):
+            code += sum(1 for l in src.splitlines() if l.strip() and not l.strip().startswith("#|"))
+        if c["cell_type"] == "code" and not re.search(r"^#\|\s*(hide\b|include:\s*false)", src, re.M):
+            for o in c.get("outputs", []):
+                d = o.get("data", {})
+                if "image/png" in d or "image/svg+xml" in d: figs += 1; continue
+                text = "".join(o.get("text", "")) or "".join(d.get("text/plain", ""))
+                n = sum(1 for l in text.splitlines() if l.strip())
+                if re.search(r"^\s*(class|def)\s+\w+", text, re.M) and "show_source" in src: code += n
+                else: out += n
+    return dict(words=words, code=code, output_lines=out, figures=figs, minutes=words / 200 + code / 8 + out / 20)
+
+def course_budget(index=None):
+    "Print each chapter's study time; return the budget failures (one line each)"
+    rows = {p.stem: chapter_size(p) for p in sorted((root/'nbs').glob('[01][0-9]_*.ipynb'))}
+    fails = []
+    print(f"{'chapter':<18}{'words':>7}{'code':>6}{'output':>8}{'figures':>9}{'minutes':>9}")
+    for k, r in rows.items():
+        print(f"{k:<18}{r['words']:>7}{r['code']:>6}{r['output_lines']:>8}{r['figures']:>9}{r['minutes']:>9.1f}")
+        if r['minutes'] > CHAPTER_MAX_MINUTES: fails.append(f"{k} takes {r['minutes']:.0f} min of study (at most {CHAPTER_MAX_MINUTES}): move engineering to an appendix")
+        if r['figures'] < CHAPTER_MIN_FIGURES: fails.append(f"{k} has no figure of its own (a plot of its output or a diagram)")
+    tot_min, tot_fig = sum(r['minutes'] for r in rows.values()), sum(r['figures'] for r in rows.values())
+    print(f"{'course':<18}{sum(r['words'] for r in rows.values()):>7}{sum(r['code'] for r in rows.values()):>6}"
+          f"{sum(r['output_lines'] for r in rows.values()):>8}{tot_fig:>9}{tot_min:>9.1f}")
+    if tot_min > COURSE_MAX_MINUTES: fails.append(f"the ten chapters take {tot_min:.0f} min of study (at most {COURSE_MAX_MINUTES})")
+    if tot_fig < COURSE_MIN_FIGURES: fails.append(f"the ten chapters have {tot_fig} figures (at least {COURSE_MIN_FIGURES})")
+    # the index's course table states each chapter's time: it must be the measured one (rounded), so it cannot drift
+    index = Path(index or root/'nbs'/'index.ipynb')
+    text = "".join("".join(c["source"]) for c in json.loads(index.read_text(encoding='utf-8'))["cells"] if c["cell_type"] == "markdown")
+    for k, r in rows.items():
+        m = re.search(rf"^\|[^\n]*\({re.escape(k)}\.ipynb\)[^\n]*?\|\s*(\d+)\s*min\s*\|\s*$", text, re.M)
+        if not m: fails.append(f"index.ipynb's course table gives no time for {k} (a last column '| N min |')")
+        elif abs(int(m.group(1)) - r['minutes']) > 1: fails.append(f"index.ipynb says {k} takes {m.group(1)} min; measured {r['minutes']:.1f}")
+    return fails
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('notebooks', nargs='*', help='notebooks to check (default: every notebook nbdev_docs would process)')
@@ -370,7 +441,12 @@ def main():
                          'or NB:REGEX, a regex (re.M) for a visible code cell of notebook NB (a stem, e.g. 04_model)')
     ap.add_argument('--no-require', action='store_true', help='report the REQUIRE_VISIBLE status without failing on it')
     ap.add_argument('-v', '--verbose', action='store_true', help='also print the notes (nbdev warnings)')
+    ap.add_argument('--budget', action='store_true', help='only the course budget: study time and figures per chapter')
     args = ap.parse_args()
+    if args.budget:
+        fails = course_budget()
+        for f in fails: print(f"FAIL {f}")
+        return 1 if fails else 0
     t0 = time.time()
     for spec in args.require_visible:
         nbname, _, rx = spec.partition(':')
@@ -426,6 +502,11 @@ def main():
             for n in r['notes']: print(f"note {r['name']} {n}")
         n_bad += bool(fails)
     n_notes = sum(len(r['notes']) for r in results)
+    if not args.notebooks:                           # the whole site: the course must fit its budget
+        print("course budget (study minutes: prose 200 words/min, visible code 8 lines/min, output 20 lines/min):")
+        budget_fails = course_budget()
+        for f in budget_fails: print(f"FAIL {f}")
+        n_other += len(budget_fails)
     print(f"docs: {len(results) - n_bad} of {len(results)} notebooks pass nbdev's doc processing and the page checks; "
           f"{n_missing} required definitions not visible; {n_notes} notes{'' if args.verbose or not n_notes else ' (-v shows them)'}; "
           f"{time.time() - t0:.0f}s" + (f"; pages in {out}" if args.out else ''))

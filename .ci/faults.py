@@ -168,7 +168,9 @@ def resume_and_check(t, out, orig_argv, ref, problems):
         t['ckpt_step'] = saved['step'] if saved else None
         argv = cmd('slm-train', '--out_dir', out, '--resume'); t['rerun'] = 'resume'
     else:
-        t['ckpt_step'] = None; argv = orig_argv; t['rerun'] = 'fresh (no checkpoint yet)'
+        # no last.pt: start again, as the refusal tells a user to when a killed first save left only best.pt
+        t['ckpt_step'] = None; argv = orig_argv + (['--overwrite'] if (out/'best.pt').exists() else [])
+        t['rerun'] = 'fresh (no checkpoint yet)' + (', --overwrite (best.pt only)' if (out/'best.pt').exists() else '')
     rc, so, se, dt = run(argv)
     t['rerun_rc'], t['rerun_s'] = rc, round(dt, 2)
     if rc != 0: problems.append(f'rerun failed (exit {rc}): {se.strip()[-300:]}'); return

@@ -48,6 +48,7 @@ class TrainConfig:
     save_checkpoints: bool = True  # write last at each evaluation and best when validation improves
     checkpoint_minutes: Optional[float] = None  # None: checkpoint at every evaluation; a number: only once this many minutes have passed since the last write (and at the end), for slow or metered storage such as Google Drive
     resume: bool = False  # continue from the last checkpoint in out_dir
+    overwrite: bool = False  # start a new run in an out_dir that holds one, replacing its checkpoints and history
     init_from: Optional[str] = None  # start from these weights, not random ones: a checkpoint, run folder or Hugging Face GPT-2 folder (the model's shape comes from it)
     seed: int = 1337  # random seed for weight init, dropout and data sampling
     device: str = 'auto'  # 'auto' (CUDA if PyTorch sees a GPU, else Apple's MPS if present, else the CPU), 'cpu', 'cuda', 'cuda:N' or 'mps'
@@ -61,7 +62,7 @@ class TrainConfig:
 _POSITIVE = ('vocab_size', 'block_size', 'n_layer', 'n_head', 'n_embd', 'batch_size', 'grad_accum_steps',
              'max_iters', 'eval_interval', 'eval_iters', 'log_interval')
 _NON_NEGATIVE = ('warmup_iters', 'weight_decay', 'grad_clip', 'min_lr', 'seed')
-_BOOLS = ('bias', 'save_checkpoints', 'resume')
+_BOOLS = ('bias', 'save_checkpoints', 'resume', 'overwrite')
 
 def _as_int(v):
     "An int, or an integral float (1e3) as int; anything else unchanged (and later rejected)."

@@ -302,7 +302,12 @@ class Run:
 
 # %% ../nbs/runner.ipynb #ced127a8
 def _check_out_dir(run:Run):
-    "Before any minute is spent: the run folder can be written, and no temporary of a save cut short is left in it."
+    "Before any minute is spent: the run folder holds no other run, can be written, and has no temporary of a save cut short."
+    cfg = run.cfg
+    held = [n for n in ('last.pt', 'best.pt') if (run.out_dir/n).exists()]
+    if held and not cfg.resume and not cfg.overwrite:               # every process checks: none starts alone
+        raise UsageError(f"{run.out_dir} already holds a run ({', '.join(held)}): --resume to continue it, another "
+                         "--out_dir for a new one, or --overwrite to replace it")
     if not run.master: return
     check_writable(run.out_dir, what='out_dir')                 # fail now, not at the first checkpoint
     remove_stale_tmp(run.out_dir, 'last.pt', 'best.pt')         # left by a run killed while saving
