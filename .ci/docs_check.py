@@ -92,7 +92,6 @@ REQUIRE_VISIBLE = {
                      r'^def corpus_mismatch\b', r'^class CorpusJob\b'],
     'prepare_fast': [r'^def encode_joined\b', r'^def ordered_map\b', r'^def write_tokens\b'],
     'ablations':    [r'^class Rung\b', r'^def ladder\b', r'^def train_rung\b', r'^LADDER = '],
-    'performance':  [r'^def lm_head_loss\b'],
     'hardware':     [r'^def load_scaler_state\b'],
     'plot_style':   [r'^def draw_history\b'],
     'runner':       [r'^class Run\b', r'^def _loop\b', r'^def train\b'],   # the real loop and what it runs in
