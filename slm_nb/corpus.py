@@ -21,7 +21,7 @@ import slm_nb
 from .cli import UsageError
 from .files import atomic_write, check_writable, remove_stale_tmp
 from .prepare_fast import write_tokens
-from .sources import READERS
+from .sources import source_files
 
 # %% ../nbs/corpus.ipynb #05eda2b0
 _GPT2_SHA256 = { # the hashes tiktoken pins for GPT-2's two BPE files
@@ -220,16 +220,8 @@ def named_source(source, # 'synthetic', 'tinystories' (any case, surrounding spa
 def _source_files(path:Path, # an existing file or folder (resolved)
                   exclude:Path=None, # a resolved folder whose files never count (the output folder)
                  ) -> list:
-    "The files `load_stories` reads from `path` for either split, picked by the folder rules of `slm_nb.sources.read_local`."
-    if path.is_file(): return [path]
-    story = lambda q, parts: q.is_file() and q.suffix.lower() in READERS and not any(s.startswith(".") for s in parts)
-    files = (sorted(q for q in path.iterdir() if story(q, [q.name]))       # the top level, or else every sub-folder
-             or sorted(q for q in path.rglob("*") if story(q, q.relative_to(path).parts)))
-    stem = lambda q: q.name.lower().split(".")[0]
-    valid = [q for q in files if "valid" in stem(q) or re.search(r"(^|[^a-z])(val|dev)([^a-z]|$)", stem(q))]
-    train = [q for q in files if "train" in q.name.lower() and q not in valid]
-    return [q for q in (sorted(train + valid) if valid and train else files)     # own splits: only those two kinds are read
-            if not (exclude and exclude in q.parents)]
+    "The files `load_stories` reads from `path` for either split (`slm_nb.sources.source_files`), less those under `exclude`."
+    return [q for q in source_files(path) if not (exclude and exclude in q.parents)]
 
 def _sha256(path) -> str:
     "The SHA-256 of a file's bytes, read in blocks of 1 MiB (as fast as hashlib.file_digest, which needs Python 3.11)."

@@ -118,14 +118,14 @@ def save_checkpoint(state:dict, # plain data: tensors, numbers, strings, lists, 
     return path
 
 # %% ../nbs/files.ipynb #c35bf4f6
-def _zip_cut(path:Path) -> bool:
-    "Whether `path` starts like a zip archive (as torch.save writes) but lacks the end record every whole archive has."
+def _zip_cut(path:Path) -> tuple: # (zipped, cut)
+    "Whether `path` starts like a zip archive (as torch.save writes), and whether it then lacks the end record every whole archive has."
     with path.open('rb') as f:
-        if f.read(4) != b'PK\x03\x04': return False
+        if f.read(4) != b'PK\x03\x04': return False, False
         size = f.seek(0, 2); start = f.seek(max(0, size - 65_557))   # the end record: 22 bytes and a comment of < 64 KiB
         tail = f.read()
     at = tail.rfind(b'PK\x05\x06')
-    return at < 0 or start + at + 22 + int.from_bytes(tail[at + 20:at + 22], 'little') != size   # missing, or cut inside
+    return True, at < 0 or start + at + 22 + int.from_bytes(tail[at + 20:at + 22], 'little') != size   # missing, or cut inside
 
 def _why_unloadable(e:Exception, path:Path) -> str|None:
     "A one-line reason why `torch.load(path, weights_only=True)` failed with `e`, or None when `e` is not the file's fault."
@@ -134,13 +134,11 @@ def _why_unloadable(e:Exception, path:Path) -> str|None:
     if isinstance(e, pickle.UnpicklingError) and (m := re.search(r'\bGLOBAL ([\w.]+)', text)):
         return (f"it contains pickled code ({m.group(1)}) that safe loading refused to run; "
                 "load checkpoints only from people you trust, and never with weights_only=False")
-    try: head, cut = path.open('rb').read(4), _zip_cut(path)
+    try: zipped, cut = _zip_cut(path)
     except OSError: return None                                    # cannot even read it: permissions, I/O
-    if cut or (head == b'PK\x03\x04' and isinstance(e, EOFError)):   # (a cut zip makes torch raise RuntimeError or OSError)
+    if cut or isinstance(e, EOFError):                             # (a cut zip makes torch raise RuntimeError or OSError)
         return "it is truncated, corrupt or incomplete (an interrupted save, copy or download?): use another checkpoint"
-    if head == b'PK\x03\x04' or isinstance(e, OSError): return None   # a whole archive that failed for another reason
-    if isinstance(e, EOFError):
-        return "it is truncated, corrupt or incomplete (an interrupted save, copy or download?): use another checkpoint"
+    if zipped or isinstance(e, OSError): return None               # a whole archive that failed for another reason
     if isinstance(e, (pickle.UnpicklingError, KeyError)) or 'magic number' in text:
         return "it is not a PyTorch checkpoint (or it holds objects other than tensors and plain data)"
     return None
