@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Everything this project checks on a GPU, as one command for a GPU machine with PyTorch (CUDA) installed:
-# the `cuda` test set, the Colab notebook's run on the GPU, and the GPU benchmark. Results go to $OUT
+# the `cuda` test set, the micro-batch probe on the real GPU, the Colab notebook's run on the GPU, and the GPU
+# benchmark (slm_nb against transformers in one run, the micro-batch sweep, MFU against this GPU's peak). Results go to $OUT
 # (default ./gpu-results). Packages the machine lacks can be put as wheels in .whl/ beforehand
 # (bench/gpu_wheels.sh downloads them on a machine with network access); they are installed into .whl-site/
 # without touching the machine's own packages, and put on PYTHONPATH. The GPU checks run cell by cell
 # (bench/run_cells.py) so that every check's figures are printed, also when one fails.
 #
-#   bash bench/gpu_session.sh            # about 10 minutes on an H100/H200
-#   QUICK=1 bash bench/gpu_session.sh    # the tests and a shorter benchmark (about 5 minutes)
+#   bash bench/gpu_session.sh            # meant to stay under 6 minutes on an H100/H200
+#   QUICK=1 bash bench/gpu_session.sh    # the tests and a shorter benchmark (no sweep, no generation)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu-results}; mkdir -p "$OUT"
@@ -25,11 +26,12 @@ run() { echo "== $*"; local t0=$(date +%s); "$@"; local rc=$?; echo "== rc=$rc i
 # the GPU checks, then the Colab notebook (its smoke run trains on the GPU when there is one), then the
 # notebooks whose cuda cells print peak memory etc.
 run "$PY" bench/run_cells.py nbs/gpu_checks.ipynb --flags cuda 2>&1 | tee "$OUT/cuda_tests.log" || status=1
+run "$PY" bench/run_cells.py nbs/step.ipynb --flags cuda 2>&1 | tee -a "$OUT/cuda_tests.log" || status=1
 run nbdev_test --flags cuda --do_print --path nbs/colab.ipynb 2>&1 | tee -a "$OUT/cuda_tests.log" || status=1
 if [ -n "${QUICK:-}" ]; then
-  run "$PY" bench/bench_gpu.py --presets tinystories-30m colab-t4 --variants eager-bf16 compiled-bf16 compiled-fp16 --steps 10 \
-      --json "$OUT/bench_gpu.json" 2>&1 | tee "$OUT/bench_gpu.log" || status=1
+  run "$PY" bench/bench_gpu.py --sweep --skip-generate --steps 5 --json "$OUT/bench_gpu.json" 2>&1 | tee "$OUT/bench_gpu.log" || status=1
 else
-  run "$PY" bench/bench_gpu.py --json "$OUT/bench_gpu.json" 2>&1 | tee "$OUT/bench_gpu.log" || status=1
+  run "$PY" bench/bench_gpu.py --sweep 32 --steps 6 --json "$OUT/bench_gpu.json" 2>&1 | tee "$OUT/bench_gpu.log" || status=1
 fi
+run "$PY" bench/bench_generate.py --device cuda --dtype bfloat16 --json "$OUT/bench_generate.json" 2>&1 | tee "$OUT/bench_generate.log" || status=1
 exit $status
