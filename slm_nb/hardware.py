@@ -11,10 +11,11 @@ import shutil
 import sys
 import sysconfig
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from functools import cache
 
 import torch
+from torch.utils import _pytree as pytree
 
 from .cli import UsageError, parse_bool
 
@@ -227,29 +228,109 @@ def resolve_compile(compile:bool|str='auto', # True, False or 'auto' (or 'true',
     return False
 
 # %% ../nbs/hardware.ipynb #cf8bde6b
+def _deterministic_on():
+    "Switch on PyTorch's deterministic algorithms (warnings only, no NaN-filled fresh buffers); returns what to restore, or None when they were on already."
+    if torch.are_deterministic_algorithms_enabled(): return None                  # the caller's own setting stands
+    fill = torch.utils.deterministic.fill_uninitialized_memory
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.utils.deterministic.fill_uninitialized_memory = False                  # not needed for the same result, and slow
+    return fill
+
+def _deterministic_off(fill):
+    if fill is None: return
+    torch.use_deterministic_algorithms(False)
+    torch.utils.deterministic.fill_uninitialized_memory = fill
+
+@contextmanager
+def _deterministic(on:bool):
+    "With `on`, compile and run under PyTorch's deterministic algorithms: inductor then sums an embedding's gradient in order, not with atomic adds from several threads."
+    fill = _deterministic_on() if on else None
+    try: yield
+    finally: _deterministic_off(fill)
+
+def _deterministic_backward(out):
+    "Run the backward pass through `out` (a model's outputs) under deterministic algorithms too: on when the gradient reaches `out`, off when the backward pass ends."
+    def on(grad):
+        fill = _deterministic_on()
+        if fill is not None: torch.autograd.Variable._execution_engine.queue_callback(lambda: _deterministic_off(fill))
+        return grad
+    for t in pytree.tree_leaves(out):
+        if isinstance(t, torch.Tensor) and t.requires_grad: t.register_hook(on)
+    return out
+
+def _rng_get(device:str):
+    "The random states a forward pass can draw from: the CPU's, and the GPU's when the model runs there."
+    return torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.startswith('cuda') else None
+
+def _rng_set(device:str, state):
+    torch.set_rng_state(state[0])
+    if state[1] is not None: torch.cuda.set_rng_state(state[1], device)
+
+def _call_kind(model, device:str, args, kwargs) -> tuple:
+    "What makes `torch.compile` build other graphs: the inputs' shapes, dtypes and values, grad and training mode, autocast, DDP's gradient sync (`no_sync`)."
+    leaf = lambda v: ((tuple(v.shape), v.dtype, v.device) if isinstance(v, torch.Tensor) else
+                      v if isinstance(v, (int, float, bool, str, type(None))) else type(v))
+    return (tuple(map(leaf, pytree.tree_leaves((args, kwargs)))), tuple(kwargs), torch.is_grad_enabled(), getattr(model, 'training', False),
+            autocast_dtype(device.split(':')[0]), getattr(model, 'require_backward_grad_sync', None))
+
 class _EagerFallback:
-    "Calls a compiled model; if its first call fails and the eager model does not, says why once and stays eager."
-    def __init__(self, compiled, eager, device:str): self._compiled, self._eager, self._device, self._tried = compiled, eager, device, False
+    "A compiled model that tries each new kind of call first: a training call runs forward *and* backward on its own inputs (gradients, buffers and random state put back), so both graphs compile inside the try. A failure falls back to eager, said once (`fallback`), or is one clear error."
+    def __init__(self, compiled, eager, device:str, fallback:bool=True):
+        self._compiled, self._eager, self._device, self._fallback = compiled, eager, device, fallback
+        self._kinds, self._failed, self._det = set(), False, device.split(':')[0] == 'cpu'
+
+    def _try_step(self, args, kwargs):
+        "Forward and backward of the compiled model on these inputs, then the parameters' gradients, the buffers and the random state as they were."
+        params, rng = list(self._eager.parameters()), _rng_get(self._device)
+        grads, bufs = [p.grad for p in params], [b.detach().clone() for b in self._eager.buffers()]
+        try:
+            for p in params: p.grad = None                       # the trial's gradients go to fresh tensors
+            out = [t for t in pytree.tree_leaves(self._compiled(*args, **kwargs)) if isinstance(t, torch.Tensor) and t.requires_grad]
+            if out: torch.autograd.backward(out, [torch.ones_like(t) for t in out])   # the backward graph compiles here
+        finally:
+            for p, g in zip(params, grads): p.grad = g
+            with torch.no_grad():
+                for b, s in zip(self._eager.buffers(), bufs): b.copy_(s)
+            _rng_set(self._device, rng)
+
+    def _run(self, args, kwargs):
+        "The compiled call; on a CPU, its forward and its backward deterministic."
+        if not self._det: return self._compiled(*args, **kwargs)
+        with _deterministic(True): out = self._compiled(*args, **kwargs)
+        return _deterministic_backward(out) if torch.is_grad_enabled() else out
+
     def __call__(self, *args, **kwargs):
-        if self._tried: return self._compiled(*args, **kwargs)
-        try: out = self._compiled(*args, **kwargs)
+        if self._failed: return self._eager(*args, **kwargs)
+        kind = _call_kind(self._eager, self._device, args, kwargs)
+        if kind in self._kinds: return self._run(args, kwargs)
+        step, rng = torch.is_grad_enabled() and getattr(self._eager, 'training', False), _rng_get(self._device)
+        try:
+            if step:
+                with _deterministic(self._det): self._try_step(args, kwargs)   # both graphs compile here
+            out = self._run(args, kwargs)
         except Exception as e:
-            out = self._eager(*args, **kwargs)                   # the same call without the compiler
-            torch.compiler.reset()
-            self._compiled = self._eager
-            _note(f"compile 'auto': the compiled model failed at its first call on {self._device} ({_one_line(e)}); running eagerly")
-        self._tried = True
+            _rng_set(self._device, rng)
+            what = 'training step (forward and backward)' if step else 'call'
+            out = self._eager(*args, **kwargs)         # the same call without the compiler: if it fails too, its own error is raised
+            torch.compiler.reset()                     # forget the half-built graphs
+            if not self._fallback:
+                raise RuntimeError(f"compile=True, but the compiled model failed at its first {what} on {self._device} "
+                                   f"({_one_line(e)}); use --compile auto (which then runs eagerly) or --compile false") from e
+            self._failed = True
+            _note(f"compile 'auto': the compiled model failed at its first {what} on {self._device} ({_one_line(e)}); running eagerly")
+            return out
+        self._kinds.add(kind)
         return out
-    def __getattr__(self, name): return getattr(self._eager, name)   # e.g. DDP's no_sync
+
+    def __getattr__(self, name): return getattr(self._eager, name)   # e.g. DDP's no_sync, train(), eval()
 
 def compile_model(model, # the model (or its DDP wrapper)
                   compile:bool|str='auto', # the compile setting
                   device:str='cpu', # where it runs
                  ):
-    "`model` under `torch.compile` where `resolve_compile` says so; with `'auto'` a failure at the first call falls back to eager."
+    "`model` under `torch.compile` where `resolve_compile` says so. Each new kind of call is tried first, a training one forward and backward: `'auto'` falls back to eager on a failure, `True` raises it. On a CPU the compiled model computes deterministically."
     if not resolve_compile(compile, device): return model
-    compiled = torch.compile(model)
-    return _EagerFallback(compiled, model, device) if canonical_compile(compile) == 'auto' else compiled
+    return _EagerFallback(torch.compile(model), model, device, fallback=canonical_compile(compile) == 'auto')
 
 # %% ../nbs/hardware.ipynb #fd75cd86
 def hardware_plan(device:str='auto', # the device setting
