@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
-from fastcore.script import call_parse, store_true
+from fastcore.script import store_true
 
 from .tokenize import EOT_TEXT
 from .model import GPT, check_generate_args
 from .loading import load_model, model_tokenizer, decodable_only
 from .hardware import resolve_device
-from .cli import UsageError, command_errors
+from .cli import UsageError, command_errors, cli_command
 
 # %% ../nbs/10_inference.ipynb #9ebd014d
 def _check_knobs(model:GPT, max_new_tokens, temperature, top_k, top_p, repetition_penalty, seed):
@@ -130,7 +130,7 @@ def stream_text(model:GPT, # a model (see load_model), or a path to load one fro
     return itertools.chain([prompt] if prompt else [], _detokenize(enc, tokens, stop))
 
 # %% ../nbs/10_inference.ipynb #c6b701c3
-@call_parse
+@cli_command('slm-generate', required=('ckpt',))
 def generate_cli(
     ckpt:str=None, # checkpoint (.pt: ours or nanoGPT's), run folder, or Hugging Face GPT-2 folder (required)
     prompt:str=None, # text to continue; '-' reads standard input (also the default when input is piped)

@@ -5,14 +5,10 @@
 # %% ../nbs/loading.ipynb #4619a7b5
 from __future__ import annotations
 import json
-from collections.abc import Mapping
-from dataclasses import fields
 from pathlib import Path
 
 import tiktoken
 import torch
-from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
-from fastcore.basics import patch
 
 from .files import read_pt, atomic_write, CKPT_FORMAT
 from .tokenize import (EOT_TEXT, gpt2_encoding, gpt2_files, gpt2_byte_chars, bpe_encoding, bpe_json,
@@ -22,113 +18,6 @@ from .hardware import resolve_device, inference_dtype
 
 # %% auto #0
 __all__ = ['model_tokenizer', 'decodable_only', 'write_hf_tokenizer', 'read_hf_tokenizer', 'load_model']
-
-# %% ../nbs/loading.ipynb #3ae705f6
-_CONV1D = ('attn.c_attn.weight', 'attn.c_proj.weight', 'mlp.c_fc.weight', 'mlp.c_proj.weight')
-_GELU_TANH = ('gelu_new', 'gelu_pytorch_tanh', 'gelu_fast')
-
-def _require_transformers(what):
-    try:
-        import transformers
-        return transformers
-    except ImportError:
-        raise ImportError(f"{what} needs the optional package `transformers`: pip install transformers") from None
-
-def _read_hf_folder(path):
-    "State dict and config dict of a folder written by `save_pretrained`."
-    path = Path(path)
-    if not (path / 'config.json').is_file():
-        raise FileNotFoundError(f"{path} is not a saved Hugging Face model: no config.json in it")
-    hf_cfg = json.loads((path / 'config.json').read_text())
-    if (path / 'model.safetensors').is_file():
-        try: from safetensors.torch import load_file
-        except ImportError: raise ImportError("reading model.safetensors needs `safetensors`: pip install safetensors") from None
-        return load_file(str(path / 'model.safetensors')), hf_cfg
-    if (path / 'pytorch_model.bin').is_file():
-        return torch.load(path / 'pytorch_model.bin', map_location='cpu', weights_only=True), hf_cfg
-    raise FileNotFoundError(f"{path} has no model.safetensors or pytorch_model.bin "
-                            "(sharded checkpoints: load them with transformers and pass the model)")
-
-# %% ../nbs/loading.ipynb #a29500cd
-@patch(cls_method=True)
-def from_hf(cls:GPT,
-            source, # a GPT2LMHeadModel, its state dict, or a folder written by save_pretrained
-            n_head:int|None=None, # heads per block; read from the model's config when there is one
-            dropout:float=0.0, # dropout of the new model (pretrained weights are usually fine-tuned with little)
-           )->GPT:
-    "A `GPT` with the weights of a Hugging Face GPT-2 model (Conv1D weights transposed)."
-    if isinstance(source, (str, Path)): sd, hf_cfg = _read_hf_folder(source)
-    elif isinstance(source, Mapping): sd, hf_cfg = dict(source), {}
-    elif hasattr(source, 'state_dict') and hasattr(source, 'config'): sd, hf_cfg = source.state_dict(), source.config.to_dict()
-    else: raise TypeError(f"from_hf takes a GPT2LMHeadModel, a state dict or a folder, got {type(source).__name__}")
-    sd = {(k if k.startswith(('transformer.', 'lm_head.')) else 'transformer.' + k): v for k, v in sd.items()
-          if not k.endswith(('.attn.bias', '.attn.masked_bias'))}            # old causal-mask buffers
-    if 'transformer.wte.weight' not in sd: raise ValueError("no GPT-2 token embedding (wte.weight) in the state dict")
-    act = hf_cfg.get('activation_function', 'gelu_new')
-    if act not in _GELU_TANH: raise ValueError(f"activation {act!r} is not GPT-2's tanh GELU; this model cannot be converted")
-    if hf_cfg.get('n_inner') not in (None, 4 * sd['transformer.wte.weight'].shape[1]) or hf_cfg.get('scale_attn_by_inverse_layer_idx'):
-        raise ValueError("only the standard GPT-2 block (MLP 4x wide, plain attention scaling) can be converted")
-    n_head = n_head or hf_cfg.get('n_head')
-    if n_head is None: raise ValueError("a bare state dict does not say how many heads it has: pass n_head=")
-    V, C = sd['transformer.wte.weight'].shape
-    n_layer = len({k.split('.')[2] for k in sd if k.startswith('transformer.h.')})
-    config = GPTConfig(vocab_size=V, block_size=sd['transformer.wpe.weight'].shape[0], n_layer=n_layer,
-                       n_head=n_head, n_embd=C, dropout=dropout, bias=True)
-    model = cls(config)
-    if 'lm_head.weight' in sd and not torch.equal(sd['lm_head.weight'], sd['transformer.wte.weight']):
-        raise ValueError("lm_head.weight differs from wte.weight: an untied head is not a GPT-2 model")
-    sd['lm_head.weight'] = sd['transformer.wte.weight']
-    missing = [k for k in model.state_dict() if k not in sd]
-    if missing: raise ValueError(f"state dict is missing {len(missing)} GPT-2 weights, e.g. {missing[:3]}")
-    model.load_state_dict({k: (sd[k].t() if k.endswith(_CONV1D) else sd[k]) for k in model.state_dict()})
-    return model
-
-# %% ../nbs/loading.ipynb #ad7a69ec
-@patch
-def to_hf(self:GPT):
-    "A `transformers.GPT2LMHeadModel` with this model's weights (a model without biases gets zero biases)."
-    tf = _require_transformers('GPT.to_hf')
-    c = self.config
-    enc = getattr(self, 'tokenizer', None)                            # the model's own <|endoftext|>, else GPT-2's if it has one
-    eot = enc.eot_token if enc is not None else 50256 if c.vocab_size > 50256 else None
-    hf_cfg = tf.GPT2Config(vocab_size=c.vocab_size, n_positions=c.block_size, n_embd=c.n_embd, n_layer=c.n_layer,
-                           n_head=c.n_head, activation_function='gelu_new', resid_pdrop=c.dropout, embd_pdrop=c.dropout,
-                           attn_pdrop=c.dropout, layer_norm_epsilon=1e-5, tie_word_embeddings=True,
-                           bos_token_id=eot, eos_token_id=eot)
-    w = self.transformer.wte.weight
-    hf = tf.GPT2LMHeadModel(hf_cfg).to(device=w.device, dtype=w.dtype)
-    ours = self.state_dict()
-    sd = {k: (ours[k].t() if k.endswith(_CONV1D) else ours[k]) if k in ours else torch.zeros_like(v)  # missing: biases
-          for k, v in hf.state_dict().items()}
-    hf.load_state_dict(sd)
-    return hf.train(self.training)
-
-# %% ../nbs/loading.ipynb #68f8c249
-@patch(cls_method=True)
-def from_checkpoint_state(cls:GPT,
-                          state, # a checkpoint dict ('model' + 'model_args'), a bare state dict, or a path to a .pt file
-                          config:GPTConfig|dict|None=None, # needed for a bare state dict; overrides 'model_args'
-                          strict:bool=True, # every weight must be present and no extra ones
-                         )->GPT:
-    "A `GPT` from a nanoGPT-format checkpoint, with `_orig_mod.` / `module.` prefixes removed."
-    if isinstance(state, (str, Path)): state = read_pt(state)   # safely, with one clear error for a missing or damaged file
-    if not isinstance(state, Mapping): raise TypeError(f"expected a checkpoint dict or state dict, got {type(state).__name__}")
-    sd = state['model'] if isinstance(state.get('model'), Mapping) else state
-    config = config if config is not None else state.get('model_args')
-    if config is None: raise ValueError("this state dict carries no 'model_args': pass config=GPTConfig(...)")
-    if not isinstance(config, GPTConfig):
-        known = {f.name for f in fields(GPTConfig)}
-        config = GPTConfig(**{k: v for k, v in dict(config).items() if k in known})
-    sd, prefixes = dict(sd), ('_orig_mod.', 'module.')     # a copy: the prefixes are removed in place
-    while any(k.startswith(prefixes) for k in sd):         # torch.compile's and DDP's, nested in either order
-        for p in prefixes: consume_prefix_in_state_dict_if_present(sd, p)
-    sd = {k: v for k, v in sd.items() if not k.endswith('.attn.bias') or k.endswith('c_attn.bias')}
-    sd.setdefault('lm_head.weight', sd.get('transformer.wte.weight'))
-    model = cls(config)
-    try: model.load_state_dict(sd, strict=strict)
-    except RuntimeError as e:
-        raise ValueError(f"checkpoint does not match {config}: {str(e).splitlines()[1].strip()}") from None
-    return model
 
 # %% ../nbs/loading.ipynb #3cc34500
 def model_tokenizer(model:GPT, # a model read by load_model, returned by train, or built with model.tokenizer set
@@ -213,19 +102,15 @@ def _read_pt(path:Path) -> GPT:
         raise ValueError(f"{path} is in an unknown format: not an slm_nb checkpoint, not a nanoGPT checkpoint "
                          "(a dict with 'model' and 'model_args'), and not a Hugging Face folder")
     try: model = GPT.from_checkpoint_state(state)
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{path}: the weights do not fit the model settings stored with them: {e}"[:600]) from None
+    except ValueError as e:
+        raise ValueError(f"{path}: the weights do not fit the model settings stored with them: {e}"[:600]) from e
     model.tokenizer = None if tok is None else tokenizer_from_state(tok, f"the tokenizer stored in {path}")
     return model
 
 def _read_hf(path:Path) -> GPT:
     "A model from a folder written by `save_pretrained`, with its tokenizer files when it has them."
-    try: model = GPT.from_hf(path)
-    except (FileNotFoundError, ImportError): raise
-    except (ValueError, TypeError) as e: raise ValueError(f"{path} is not a GPT-2 model we can load: {e}") from None
-    except Exception as e:                                   # e.g. a truncated model.safetensors
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ValueError(f"{path} holds a Hugging Face model that cannot be read (truncated or corrupt?): {first[:200]}") from None
+    try: model = GPT.from_hf(path)                           # a damaged file says so; other failures keep their own error
+    except ValueError as e: raise ValueError(f"{path} is not a GPT-2 model we can load: {e}") from e
     model.tokenizer = read_hf_tokenizer(path)
     return model
 

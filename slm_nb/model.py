@@ -4,15 +4,18 @@
 
 # %% ../nbs/04_model.ipynb #d3b312a4
 from __future__ import annotations
-import functools, math
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import functools, json, math, time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
 from fastcore.basics import patch
 
-from .performance import lm_head_loss, chunked_loss_ok
+from .files import read_pt
+from .performance import lm_head_loss, chunked_loss_ok, static_decoder, count_eager_step
 
 # %% auto #0
 __all__ = ['GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'KVCache', 'check_generate_args', 'sample_next',
@@ -261,15 +264,21 @@ def forward_cached(self:Block, x, cache:KVCache, layer:int):
     return x + self.mlp(self.ln_2(x))
 
 @patch
-def forward_cached(self:GPT, idx, cache:KVCache):
-    "Last-position logits (B, 1, V) for the new tokens `idx` (B, T) that follow the `cache.pos` cached ones."
+def forward_cached(self:GPT, idx, cache:KVCache, compile:bool|str=False):
+    "Last-position logits (B, 1, V) for the new tokens `idx` (B, T) that follow the `cache.pos` cached ones (`compile`: see `GPT.generate_stream`)."
     _check_idx(idx, cache.pos, self.config)
-    T = idx.shape[1]
+    B, T = idx.shape
+    dec = static_decoder(self, B, compile)                              # fixed-shape steps (performance appendix), or None
+    if dec is not None and cache.pos == 0: dec.attach(cache)            # its buffers hold the cache from the first position
+    if dec is not None and T == 1 and dec.serves(cache) and (logits := dec.step(self, idx, cache)) is not None: return logits
+    t0 = time.perf_counter()
     pos = torch.arange(cache.pos, cache.pos + T, device=idx.device)     # positions continue after the cache
     x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
     for i, block in enumerate(self.transformer.h): x = block.forward_cached(x, cache, i)
     cache.pos += T
-    return self.lm_head(self.transformer.ln_f(x[:, [-1], :]))
+    logits = self.lm_head(self.transformer.ln_f(x[:, -1:, :]))         # (B, 1, V); a view of the last position, no copy
+    if T == 1 and compile == 'auto' and idx.is_cuda: count_eager_step(self, time.perf_counter() - t0)
+    return logits
 
 # %% ../nbs/04_model.ipynb #0ea716b3
 def check_generate_args(idx, max_new_tokens, temperature, top_k, top_p, keep, block_size):
@@ -322,6 +331,7 @@ def generate_stream(self:GPT,
                     stop_token:int|None=None, # stop a row when it emits this token (e.g. EOT 50256)
                     logits_processor:Callable|None=None, # f(tokens (B, L), logits (B, V)) -> logits, applied first
                     keep:int|None=None, # past block_size, rebuild the cache from the last keep tokens (default block_size)
+                    compile:bool|str='auto', # on a GPU: steps compiled into CUDA graphs once that pays (performance appendix)
                    )->Iterator[torch.Tensor]:
     "Yield the next token ids (B, 1) one step at a time, using a KV cache; rows that stopped repeat `stop_token`."
     bs = self.config.block_size
@@ -342,7 +352,7 @@ def generate_stream(self:GPT,
             with torch.inference_mode():
                 new_start = _next_start(start, L, bs, keep)
                 if new_start != start: start = new_start; cache.reset()   # positions moved: rebuild the cache
-                logits = self.forward_cached(seq[:, start + cache.pos:L], cache)[:, -1, :]  # feed what is not cached
+                logits = self.forward_cached(seq[:, start + cache.pos:L], cache, compile)[:, -1, :]  # feed what is not cached
                 if logits_processor is not None: logits = logits_processor(seq[:, :L], logits)
                 nxt = sample_next(logits, temperature, top_k, top_p, generator)     # (B, 1)
                 if stop_token is not None:
@@ -366,10 +376,11 @@ def generate(self:GPT,
              stop_token:int|None=None, # stop when every row has emitted this token
              logits_processor:Callable|None=None, # f(tokens (B, L), logits (B, V)) -> logits, applied first
              keep:int|None=None, # past block_size, rebuild the cache from the last keep tokens (default block_size)
+             compile:bool|str='auto', # True: fixed-shape steps, compiled (CUDA graphs on a GPU); 'auto': on a GPU once they pay
             )->torch.Tensor:
     "Prompt followed by up to `max_new_tokens` generated tokens, (B, T + new)."
     new = list(self.generate_stream(idx, max_new_tokens, temperature, top_k, top_p, generator,
-                                    stop_token, logits_processor, keep))
+                                    stop_token, logits_processor, keep, compile))
     return torch.cat([idx.long(), *new], dim=1)
 
 # %% ../nbs/04_model.ipynb #fa3b9b99
@@ -396,3 +407,130 @@ def naive_generate(model:GPT, # the model to sample from
             idx = torch.cat([idx, sample_next(logits, temperature, top_k, top_p, generator)], dim=1)
     model.train(was_training)
     return idx.clone()
+
+# %% ../nbs/04_model.ipynb #7a4404bf
+_CONV1D = ('attn.c_attn.weight', 'attn.c_proj.weight', 'mlp.c_fc.weight', 'mlp.c_proj.weight')
+_GELU_TANH = ('gelu_new', 'gelu_pytorch_tanh', 'gelu_fast')
+
+def _require_transformers(what):
+    try:
+        import transformers
+        return transformers
+    except ImportError:
+        raise ImportError(f"{what} needs the optional package `transformers`: pip install transformers") from None
+
+def _safetensors_damage(path:Path) -> str|None:
+    "Why `path` cannot be read when the file itself is at fault (cut short, or no safetensors header), else None."
+    try:
+        size = path.stat().st_size
+        with open(path, 'rb') as f:
+            n = int.from_bytes(f.read(8), 'little') if size >= 8 else None
+            head = f.read(n) if n is not None and n <= size - 8 else None
+    except OSError: return None                                        # cannot even read it: permissions, I/O
+    if head is None: return f"it is cut short or not a safetensors file ({size:,} bytes, too few for its header)"
+    try: end = max((int(t['data_offsets'][1]) for k, t in json.loads(head).items() if k != '__metadata__'), default=0)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError): return "its header is damaged: not a safetensors file?"
+    if 8 + n + end > size:
+        return (f"it is truncated: {size:,} bytes of the {8 + n + end:,} its header announces "
+                "(an interrupted save, copy or download?): save or download it again")
+    return None
+
+def _read_hf_folder(path):
+    "State dict and config dict of a folder written by `save_pretrained`; a damaged file is named with what is wrong."
+    path = Path(path)
+    if not (path / 'config.json').is_file():
+        raise FileNotFoundError(f"{path} is not a saved Hugging Face model: no config.json in it")
+    try: hf_cfg = json.loads((path / 'config.json').read_text(encoding='utf-8'))
+    except json.JSONDecodeError as e: raise ValueError(f"{path / 'config.json'} is not valid JSON ({e.msg}, line {e.lineno})") from e
+    if (st := path / 'model.safetensors').is_file():
+        try: from safetensors.torch import load_file
+        except ImportError: raise ImportError("reading model.safetensors needs `safetensors`: pip install safetensors") from None
+        try: return load_file(str(st)), hf_cfg
+        except Exception as e:
+            if isinstance(e, MemoryError) or (why := _safetensors_damage(st)) is None: raise   # not the file's fault
+            raise ValueError(f"{st} cannot be read: {why}") from e
+    if (pt := path / 'pytorch_model.bin').is_file(): return read_pt(pt), hf_cfg   # safely; a damaged file named
+    raise FileNotFoundError(f"{path} has no model.safetensors or pytorch_model.bin "
+                            "(sharded checkpoints: load them with transformers and pass the model)")
+
+# %% ../nbs/04_model.ipynb #934d872e
+@patch(cls_method=True)
+def from_hf(cls:GPT,
+            source, # a GPT2LMHeadModel, its state dict, or a folder written by save_pretrained
+            n_head:int|None=None, # heads per block; read from the model's config when there is one
+            dropout:float=0.0, # dropout of the new model (pretrained weights are usually fine-tuned with little)
+           )->GPT:
+    "A `GPT` with the weights of a Hugging Face GPT-2 model (Conv1D weights transposed)."
+    if isinstance(source, (str, Path)): sd, hf_cfg = _read_hf_folder(source)
+    elif isinstance(source, Mapping): sd, hf_cfg = dict(source), {}
+    elif hasattr(source, 'state_dict') and hasattr(source, 'config'): sd, hf_cfg = source.state_dict(), source.config.to_dict()
+    else: raise TypeError(f"from_hf takes a GPT2LMHeadModel, a state dict or a folder, got {type(source).__name__}")
+    sd = {(k if k.startswith(('transformer.', 'lm_head.')) else 'transformer.' + k): v for k, v in sd.items()
+          if not k.endswith(('.attn.bias', '.attn.masked_bias'))}            # old causal-mask buffers
+    if 'transformer.wte.weight' not in sd: raise ValueError("no GPT-2 token embedding (wte.weight) in the state dict")
+    act = hf_cfg.get('activation_function', 'gelu_new')
+    if act not in _GELU_TANH: raise ValueError(f"activation {act!r} is not GPT-2's tanh GELU; this model cannot be converted")
+    if hf_cfg.get('n_inner') not in (None, 4 * sd['transformer.wte.weight'].shape[1]) or hf_cfg.get('scale_attn_by_inverse_layer_idx'):
+        raise ValueError("only the standard GPT-2 block (MLP 4x wide, plain attention scaling) can be converted")
+    n_head = n_head or hf_cfg.get('n_head')
+    if n_head is None: raise ValueError("a bare state dict does not say how many heads it has: pass n_head=")
+    V, C = sd['transformer.wte.weight'].shape
+    n_layer = len({k.split('.')[2] for k in sd if k.startswith('transformer.h.')})
+    config = GPTConfig(vocab_size=V, block_size=sd['transformer.wpe.weight'].shape[0], n_layer=n_layer,
+                       n_head=n_head, n_embd=C, dropout=dropout, bias=True)
+    model = cls(config)
+    if 'lm_head.weight' in sd and not torch.equal(sd['lm_head.weight'], sd['transformer.wte.weight']):
+        raise ValueError("lm_head.weight differs from wte.weight: an untied head is not a GPT-2 model")
+    sd['lm_head.weight'] = sd['transformer.wte.weight']
+    missing = [k for k in model.state_dict() if k not in sd]
+    if missing: raise ValueError(f"state dict is missing {len(missing)} GPT-2 weights, e.g. {missing[:3]}")
+    model.load_state_dict({k: (sd[k].t() if k.endswith(_CONV1D) else sd[k]) for k in model.state_dict()})
+    return model
+
+# %% ../nbs/04_model.ipynb #efff9e83
+@patch
+def to_hf(self:GPT):
+    "A `transformers.GPT2LMHeadModel` with this model's weights (a model without biases gets zero biases)."
+    tf = _require_transformers('GPT.to_hf')
+    c = self.config
+    enc = getattr(self, 'tokenizer', None)                            # the model's own <|endoftext|>, else GPT-2's if it has one
+    eot = enc.eot_token if enc is not None else 50256 if c.vocab_size > 50256 else None
+    hf_cfg = tf.GPT2Config(vocab_size=c.vocab_size, n_positions=c.block_size, n_embd=c.n_embd, n_layer=c.n_layer,
+                           n_head=c.n_head, activation_function='gelu_new', resid_pdrop=c.dropout, embd_pdrop=c.dropout,
+                           attn_pdrop=c.dropout, layer_norm_epsilon=1e-5, tie_word_embeddings=True,
+                           bos_token_id=eot, eos_token_id=eot)
+    w = self.transformer.wte.weight
+    hf = tf.GPT2LMHeadModel(hf_cfg).to(device=w.device, dtype=w.dtype)
+    ours = self.state_dict()
+    sd = {k: (ours[k].t() if k.endswith(_CONV1D) else ours[k]) if k in ours else torch.zeros_like(v)  # missing: biases
+          for k, v in hf.state_dict().items()}
+    hf.load_state_dict(sd)
+    return hf.train(self.training)
+
+# %% ../nbs/04_model.ipynb #f997a004
+@patch(cls_method=True)
+def from_checkpoint_state(cls:GPT,
+                          state, # a checkpoint dict ('model' + 'model_args'), a bare state dict, or a path to a .pt file
+                          config:GPTConfig|dict|None=None, # needed for a bare state dict; overrides 'model_args'
+                          strict:bool=True, # every weight must be present and no extra ones
+                         )->GPT:
+    "A `GPT` from a nanoGPT-format checkpoint, with `_orig_mod.` / `module.` prefixes removed."
+    if isinstance(state, (str, Path)): state = read_pt(state)   # safely, with one clear error for a missing or damaged file
+    if not isinstance(state, Mapping): raise TypeError(f"expected a checkpoint dict or state dict, got {type(state).__name__}")
+    sd = state['model'] if isinstance(state.get('model'), Mapping) else state
+    config = config if config is not None else state.get('model_args')
+    if config is None: raise ValueError("this state dict carries no 'model_args': pass config=GPTConfig(...)")
+    if not isinstance(config, GPTConfig):
+        known = {f.name for f in fields(GPTConfig)}
+        config = GPTConfig(**{k: v for k, v in dict(config).items() if k in known})
+    sd, prefixes = dict(sd), ('_orig_mod.', 'module.')     # a copy: the prefixes are removed in place
+    while any(k.startswith(prefixes) for k in sd):         # torch.compile's and DDP's, nested in either order
+        for p in prefixes: consume_prefix_in_state_dict_if_present(sd, p)
+    sd = {k: v for k, v in sd.items() if not k.endswith('.attn.bias') or k.endswith('c_attn.bias')}
+    sd.setdefault('lm_head.weight', sd.get('transformer.wte.weight'))
+    model = cls(config)
+    try: model.load_state_dict(sd, strict=strict)
+    except RuntimeError as e:
+        lines = [l.strip() for l in str(e).splitlines() if l.strip()]
+        raise ValueError(f"checkpoint does not match {config}: {lines[1] if len(lines) > 1 else lines[0]}") from e
+    return model

@@ -4,13 +4,16 @@
 
 # %% ../nbs/performance.ipynb #931a5463
 from __future__ import annotations
+import time, warnings, weakref
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
-from .hardware import autocast_dtype
+from .hardware import autocast_dtype, resolve_compile
 
 # %% auto #0
-__all__ = ['lm_head_loss', 'chunked_loss_ok']
+__all__ = ['COMPILE_AFTER_S', 'lm_head_loss', 'chunked_loss_ok', 'DecodeBuffers', 'static_step', 'StaticDecoder',
+           'count_eager_step', 'static_decoder']
 
 # %% ../nbs/performance.ipynb #33f5f481
 def _head_loss_chunks(x, weight, targets, chunk, dtype, grads, grad_out=None):
@@ -83,3 +86,108 @@ def chunked_loss_ok(x:torch.Tensor, # the final hidden states
                     )->bool:
     "Whether `forward` should take `lm_head_loss`: everywhere but inside `torch.compile` (its loss and gradients match `F.cross_entropy`'s in every dtype)."
     return not torch.compiler.is_compiling()
+
+# %% ../nbs/performance.ipynb #99626e89
+class DecodeBuffers(nn.Module):
+    "Keys and values of every layer, (n_layer, B, n_head, block_size, head_size), and the position being decoded, allocated once."
+    def __init__(self, config, # the model's GPTConfig
+                 batch:int, # rows decoded together
+                 dtype:torch.dtype, device:torch.device, # those of the model's weights
+                ):
+        super().__init__()
+        shape = (config.n_layer, batch, config.n_head, config.block_size, config.n_embd // config.n_head)
+        zeros = lambda *s, dtype=dtype: torch.zeros(s, dtype=dtype, device=device)   # zeros: hidden positions stay finite
+        self.register_buffer('k', zeros(*shape), persistent=False)
+        self.register_buffer('v', zeros(*shape), persistent=False)
+        self.register_buffer('pos', zeros(1, dtype=torch.long), persistent=False)
+
+def static_step(model, # a GPT in eval mode
+                buf:DecodeBuffers, # its buffers, holding positions 0 .. buf.pos - 1
+                idx:torch.Tensor, # the token of each row at position buf.pos, (B, 1)
+               )->torch.Tensor: # next-token logits (B, V)
+    "One cached decoding step in which every shape and address is fixed: the keys and values of `idx` go to `buf.pos`."
+    t, C, nh = model.transformer, model.config.n_embd, model.config.n_head
+    B = idx.shape[0]
+    x = t.wte(idx) + t.wpe(buf.pos)                                         # (B, 1, C)
+    seen = (torch.arange(buf.k.shape[3], device=idx.device) <= buf.pos).view(1, 1, 1, -1)   # the cache and this position
+    for i, block in enumerate(t.h):
+        q, k, v = (u.view(B, 1, nh, C // nh).transpose(1, 2) for u in block.attn.c_attn(block.ln_1(x)).split(C, dim=2))
+        buf.k[i].index_copy_(2, buf.pos, k); buf.v[i].index_copy_(2, buf.pos, v)
+        y = F.scaled_dot_product_attention(q, buf.k[i], buf.v[i], attn_mask=seen)   # (B, nh, 1, hs)
+        x = x + block.attn.c_proj(y.transpose(1, 2).reshape(B, 1, C))
+        x = x + block.mlp(block.ln_2(x))
+    return model.lm_head(t.ln_f(x))[:, 0]
+
+# %% ../nbs/performance.ipynb #e0e58d27
+class StaticDecoder:
+    "Fixed-shape cached decoding for one model and batch size: buffers kept for the process, the step compiled (a CUDA graph on a GPU)."
+    def __init__(self, model, batch:int, compile:bool=True):
+        w = model.transformer.wte.weight                                # the model's dtype and device
+        self.buf, self.failed, self._owner, self._calls = DecodeBuffers(model.config, batch, w.dtype, w.device), False, None, 0
+        self.graphs = compile and w.is_cuda
+        self._step = (torch.compile(static_step, mode='reduce-overhead' if w.is_cuda else None, fullgraph=True, dynamic=False)
+                      if compile else static_step)
+        self._k, self._v = list(self.buf.k.unbind(0)), list(self.buf.v.unbind(0))
+
+    def attach(self, cache) -> bool:
+        "Lend the buffers to `cache`, an empty `KVCache`, unless another live cache holds them."
+        holder = self._owner() if self._owner is not None else None
+        if self.failed or (holder is not None and holder is not cache): return False
+        self._owner = weakref.ref(cache)
+        cache.k, cache.v = list(self._k), list(self._v)
+        return True
+
+    def serves(self, cache) -> bool:
+        "Whether `cache` still holds exactly these buffers (it replaces them when the dtype or batch changes)."
+        return (not self.failed and self._owner is not None and self._owner() is cache
+                and all(a is b for a, b in zip(cache.k + cache.v, self._k + self._v)))
+
+    def step(self, model, idx, cache):
+        "Logits (B, 1, V) for one token per row after the `cache.pos` cached positions; the cache advances by one."
+        self.buf.pos.fill_(cache.pos)
+        if self.graphs: torch.compiler.cudagraph_mark_step_begin()    # the previous step's outputs are consumed
+        try: logits = self._step(model, self.buf, idx).clone()        # a copy: the graph reuses its output memory
+        except Exception as e:
+            if self._calls >= 3: raise                                # a CUDA graph is recorded by the third call
+            self.failed = True                                         # the ordinary path goes on in the same buffers
+            first = (str(e).strip().splitlines() or [''])[0][:160]
+            warnings.warn(f"compiled decoding failed at its first steps ({type(e).__name__}: {first}); decoding eagerly")
+            return None
+        self._calls += 1
+        cache.pos += 1
+        return logits[:, None]
+
+# %% ../nbs/performance.ipynb #5f4539ef
+COMPILE_AFTER_S = 30.0   # seconds of eager decoding on a GPU after which compile='auto' compiles the step
+
+class _Decoding:
+    "What the process knows about decoding with one model: eager seconds spent, and a decoder per (batch, dtype, device)."
+    def __init__(self): self.eager_s, self.decoders = 0.0, {}
+
+_DECODING = weakref.WeakKeyDictionary()            # model -> _Decoding (forgotten with the model)
+
+def _decoding(model) -> _Decoding:
+    if (d := _DECODING.get(model)) is None: d = _DECODING[model] = _Decoding()
+    return d
+
+def count_eager_step(model, seconds:float):
+    "Add the host time of one ordinary decoding step on a GPU to what `compile='auto'` weighs against compiling."
+    _decoding(model).eager_s += seconds
+
+def static_decoder(model, # a GPT
+                   batch:int, # rows decoded together
+                   compile:bool|str='auto', # True, False or 'auto' (see above)
+                  )->StaticDecoder|None:
+    "The fixed-shape decoder `GPT.forward_cached` uses for `model` at this batch size, or None for the ordinary path."
+    if isinstance(compile, str) and compile != 'auto' or not isinstance(compile, (bool, str)):
+        raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
+    w = model.transformer.wte.weight                                   # the model's dtype and device
+    if compile is False or compile == 'auto' and not w.is_cuda: return None
+    d, key = _decoding(model), (batch, w.dtype, w.device)
+    if key in d.decoders: return d.decoders[key]
+    if compile == 'auto' and d.eager_s < COMPILE_AFTER_S: return None
+    if torch.is_autocast_enabled(w.device.type): return None        # autocast changes the dtypes the buffers hold
+    with torch.inference_mode(False), torch.enable_grad():            # the check differentiates; generation runs without grad
+        works = resolve_compile(compile, str(w.device))
+    d.decoders[key] = StaticDecoder(model, batch) if works else None
+    return d.decoders[key]
