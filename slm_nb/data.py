@@ -45,11 +45,13 @@ def load_stories(source, # 'tinystories' (the Hub), 'synthetic' (built in), or a
                  val_fraction:float=0.05, # share of stories carved out for validation when the source has no validation split
                  seed:int=0, # the random seed of the built-in stories and of the carved split
                  n_stories:int=None, # at most this many stories (the first ones); built-in: exactly this many (default 20,000 / 1,000)
+                 stories:str="auto", # how a .txt file is cut into stories: 'auto' (<|endoftext|> if present...), 'lines', 'file', ...
+                 encoding:str=None, # the encoding of text files; None: UTF-8
                 ) -> list: # the stories, each a stripped non-empty str
     "The stories of `split` from `source`, as a list of strings."
-    source = check_load_args(source, split, val_fraction, n_stories)      # 'synthetic', 'tinystories' or a Path
+    source = check_load_args(source, split, val_fraction, n_stories, stories, encoding)   # 'synthetic', 'tinystories' or a Path
     if source == "synthetic": return _synthetic_split(split, n_stories or _N_SYNTHETIC[split], val_fraction, seed)
     if source == "tinystories": return load_tinystories(split, n_stories)
-    stories, own = read_local(source, split)                # own: the folder's own split; else all, to split here
-    if not own: stories = split_stories(stories, split, val_fraction, seed)
-    return stories if n_stories is None else stories[:n_stories]
+    texts, own = read_local(source, split, stories, encoding)   # own: the folder's own split; else all, to split here
+    if not own: texts = split_stories(texts, split, val_fraction, seed)
+    return texts if n_stories is None else texts[:n_stories]

@@ -5,20 +5,22 @@
 # %% auto #0
 __all__ = ['EOT', 'GPT2_PAT', 'gpt2_encoding', 'bpe_encoding', 'train_bpe', 'prepare', 'bpe_from_json', 'tokenizer_from_state',
            'corpus_tokenizer', 'prepare_cli', 'EOT_TEXT', 'BPE_FORMAT', 'gpt2_files', 'gpt2_byte_chars', 'bpe_json',
-           'tokenizer_state', 'same_tokenizer', 'token_bytes', 'named_source', 'finished_corpus', 'corpus_mismatch']
+           'tokenizer_state', 'same_tokenizer', 'token_bytes', 'named_source', 'finished_corpus', 'corpus_mismatch',
+           'BPE_VOCAB', 'plan_corpus', 'CorpusPlan']
 
 # %% ../nbs/02_tokenization.ipynb #479800df
 from functools import cache
 
 import tiktoken
 from tokenizers import Tokenizer, models as bpe_models, pre_tokenizers, trainers
-from fastcore.script import call_parse, store_true
+from fastcore.script import store_true
 
 from .data import load_stories
-from .cli import UsageError, command_errors
+from .cli import UsageError, command_errors, cli_command
 from .corpus import (EOT_TEXT, BPE_FORMAT, SPLITS, CorpusJob, gpt2_files, gpt2_ranks, gpt2_byte_chars, check_merges, bpe_name,
                            check_vocab_size, even_sample, hf_merges, bpe_json, read_bpe_json, tokenizer_state, state_bpe,
-                           same_tokenizer, token_bytes, named_source, finished_corpus, corpus_mismatch, corpus_bpe)
+                           same_tokenizer, token_bytes, named_source, finished_corpus, corpus_mismatch, corpus_bpe,
+                           BPE_VOCAB, plan_corpus, CorpusPlan)
 
 # %% ../nbs/02_tokenization.ipynb #fe09e297
 EOT = 50256 # the id of `<|endoftext|>` (EOT_TEXT), written after every story
@@ -62,27 +64,32 @@ def prepare(source, # where stories come from: 'synthetic', 'tinystories', or a 
             val_fraction:float=0.05, # share held out for validation when the source has no such split
             seed:int=0, # seed of the synthetic stories and of the held-out split
             n_stories:int=None, # training stories (validation: val_fraction of that); None: all, or synthetic's default
+            stories:str="auto", # how a .txt file is cut into stories (see load_stories)
+            encoding:str=None, # the encoding of text files; None: UTF-8
             num_proc:int=2, # worker processes for tokenization
-            force:bool=False, # redo even if out_dir holds a finished result for the same inputs
+            force:bool=False, # redo, even over a finished corpus of the same or of other inputs
             quiet:bool=False, # no progress bars or messages
            ) -> dict:
     "Tokenize both splits of `source` into uint16 `train.bin`/`validation.bin` in `out_dir`, plus `meta.json`; return the meta."
-    job = CorpusJob(source, out_dir, tokenizer, vocab_size, dict(val_fraction=val_fraction, seed=seed, n_stories=n_stories), num_proc, quiet)
+    job = CorpusJob(source, out_dir, tokenizer, vocab_size, dict(val_fraction=val_fraction, seed=seed, n_stories=n_stories,
+                                                                 stories=stories, encoding=encoding), num_proc, quiet)
     if not force and (meta := job.reusable()): return meta              # prepared from the same inputs before
     with job:                                                           # if anything fails, a folder it made is removed
-        stories = {s: load_stories(source, s, val_fraction=val_fraction, seed=seed, n_stories=job.n_stories(s)) for s in SPLITS}
-        if job.train_bpe: enc = train_bpe(stories["train"], job.vocab_size)   # learned from the training split only
+        texts = {s: load_stories(source, s, val_fraction=val_fraction, seed=seed, n_stories=job.n_stories(s),
+                                 stories=stories, encoding=encoding) for s in SPLITS}
+        job.tell(texts)                                                 # how the text was cut into stories, and how many
+        if job.train_bpe: enc = train_bpe(texts["train"], job.vocab_size)     # learned from the training split only
         else: enc = gpt2_encoding() if tokenizer == "gpt2" else tokenizer     # GPT-2's, or an encoding given as is
-        return job.write(stories, enc)      # each split's ids, EOT after each story; tokenizer.json; meta.json last
+        return job.write(texts, enc)        # each split's ids, EOT after each story; tokenizer.json; meta.json last
 
 # %% ../nbs/02_tokenization.ipynb #6da414b9
-def bpe_from_json(text:str, # a trained BPE's JSON text, as bpe_json writes it
+def bpe_from_json(text:str, # a trained BPE's JSON text: a prepared folder's tokenizer.json, or what bpe_json writes
                   where:str="the tokenizer", # named in errors (e.g. the file)
                  ) -> tiktoken.Encoding:
     "The `tiktoken.Encoding` of a trained BPE's JSON text, with one clear error for anything else."
-    merges, pattern = read_bpe_json(text, where)
-    try: return bpe_encoding(merges, pattern)
-    except ValueError as e: raise ValueError(f"{where} is not a tokenizer file this version can read: {e}") from None
+    merges, pattern = read_bpe_json(text, where)                     # merges checked; pattern None: GPT-2's regex
+    try: return bpe_encoding(merges, GPT2_PAT if pattern is None else pattern)
+    except ValueError as e: raise ValueError(f"{where} is not a tokenizer file this version can read: {e}") from e
 
 def tokenizer_from_state(state:dict, # what tokenizer_state returned
                          where:str="the tokenizer", # named in errors
@@ -93,25 +100,27 @@ def tokenizer_from_state(state:dict, # what tokenizer_state returned
 
 def corpus_tokenizer(folder, # a folder prepare wrote
                     ) -> tiktoken.Encoding:
-    "The tokenizer the ids in `folder` were made with, read from its meta.json (and tokenizer.json)."
+    "The tokenizer the ids in `folder` were made with, read from its meta.json (and tokenizer.json); a file that cannot be read keeps its own error."
     text, path = corpus_bpe(folder)
     return gpt2_encoding() if text is None else bpe_from_json(text, str(path))
 
 _all_ = ["EOT_TEXT", "BPE_FORMAT", "gpt2_files", "gpt2_byte_chars", "bpe_json", "tokenizer_state", "same_tokenizer",
-         "token_bytes", "named_source", "finished_corpus", "corpus_mismatch"]
+         "token_bytes", "named_source", "finished_corpus", "corpus_mismatch", "BPE_VOCAB", "plan_corpus", "CorpusPlan"]
 
 # %% ../nbs/02_tokenization.ipynb #0d5ed0a8
-@call_parse
+@cli_command('slm-prepare', required=('out',))
 def prepare_cli(
     data:str="synthetic", # where stories come from: 'synthetic', 'tinystories', or a path
     out:str=None, # folder for train.bin, validation.bin and meta.json (required)
     tokenizer:str="gpt2", # 'gpt2' (GPT-2's BPE) or 'bpe' (train a BPE on the training stories)
-    vocab_size:int=None, # with --tokenizer bpe: ids of the BPE to train (default 4096)
+    vocab_size:int=None, # with --tokenizer bpe: ids of the BPE to train (default 4096, as slm-train's)
     val_fraction:float=0.05, # share held out for validation when the source has no such split
     seed:int=0, # seed of the synthetic stories and of the held-out split
     n_stories:int=None, # training stories (validation: VAL_FRACTION of that); default: all, or synthetic's default
+    stories:str="auto", # how a .txt file is cut into stories: auto, eot, separator, blank-lines, paragraphs, lines or file
+    encoding:str=None, # the encoding of the text files, e.g. latin-1 (default: UTF-8)
     num_proc:int=2, # worker processes for tokenization
-    force:store_true=False, # redo even if OUT holds a finished result for the same inputs
+    force:store_true=False, # redo, even over a finished corpus of the same or of other inputs
     quiet:store_true=False, # no progress bars or messages
 ):
     "Tokenize a story source (GPT-2's BPE, or one trained on it) into OUT/train.bin, OUT/validation.bin and OUT/meta.json."
@@ -119,4 +128,4 @@ def prepare_cli(
         if out is None: raise UsageError("--out is required: the folder to write train.bin, validation.bin and meta.json into")
         if tokenizer not in ("gpt2", "bpe"): raise UsageError(f"--tokenizer must be gpt2 or bpe, got {tokenizer!r}")
         prepare(data, out, tokenizer=tokenizer, vocab_size=vocab_size, val_fraction=val_fraction, seed=seed,
-                n_stories=n_stories, num_proc=num_proc, force=force, quiet=quiet)
+                n_stories=n_stories, stories=stories, encoding=encoding, num_proc=num_proc, force=force, quiet=quiet)
