@@ -87,13 +87,15 @@ REQUIRE_VISIBLE = {
                      r'^def generate_text\b'],
     # the appendices: the engineering that left the chapters stays visible on their pages
     'sources':      [r'^def read_txt\b', r'^def read_jsonl\b', r'^def read_json\b', r'^def read_parquet\b',
-                     r'^def read_local\b', r'^def check_load_args\b', r'^def _hub_reachable\b', r'^def load_tinystories\b'],
+                     r'^def read_local\b', r'^def check_load_args\b', r'^def _hub_reachable\b', r'^def load_tinystories\b',
+                     r'^def story_rule\b'],                              # how plain text is cut into stories
     'corpus':       [r'^def gpt2_files\b', r'^def bpe_json\b', r'^def read_bpe_json\b', r'^def finished_corpus\b',
-                     r'^def corpus_mismatch\b', r'^class CorpusJob\b'],
+                     r'^def corpus_mismatch\b', r'^class CorpusJob\b', r'^def plan_corpus\b'],
     'prepare_fast': [r'^def encode_joined\b', r'^def ordered_map\b', r'^def write_tokens\b'],
     'ablations':    [r'^class Rung\b', r'^def ladder\b', r'^def train_rung\b', r'^LADDER = '],
     'hardware':     [r'^def load_scaler_state\b'],
-    'plot_style':   [r'^def draw_history\b'],
+    'plot_style':   [r'^def draw_history\b', r'^def draw_lr\b'],
+    'step':         [r'^def train_step\b', r'^def choose_micro_batch\b', r'^def step_batch\b'],   # the step, however split
     'runner':       [r'^class Run\b', r'^def _loop\b', r'^def train\b'],   # the real loop and what it runs in
     'loading':      [r'^def load_model\b', r'^def from_hf\(cls\s*:\s*GPT\b', r'^def to_hf\(self\s*:\s*GPT\b',
                      r'^def from_checkpoint_state\(cls\s*:\s*GPT\b', r'^def model_tokenizer\b'],

@@ -13,6 +13,7 @@ from typing import Optional, Union
 from fastcore.basics import patch
 
 from .cli import UsageError, parse_bool
+from .corpus import BPE_VOCAB
 from .hardware import canonical_dtype, canonical_device, canonical_compile, hardware_plan
 from .hardware import resolve_device, resolve_dtype, resolve_compile   # where callers of this chapter found them
 
@@ -24,7 +25,7 @@ class TrainConfig:
     data_dir: Optional[str] = None  # folder of train.bin/validation.bin; None: data/<corpus name> (with -bpe<vocab_size> for a trained tokenizer)
     tokenizer: str = 'gpt2'  # 'gpt2' (GPT-2's BPE) or 'bpe' (a BPE of vocab_size ids trained on the corpus's training split, step 2)
     out_dir: str = 'out'  # checkpoints (best, last) and the training history are written here
-    vocab_size: int = 50257  # GPT-2's 50,257 ids (a larger number pads the table), or the size of the BPE to train
+    vocab_size: Optional[int] = None  # None: the tokenizer's own size, GPT-2's 50,257 or a trained BPE's 4,096; more than 50,257 pads GPT-2's table
     block_size: int = 128  # context length in tokens
     n_layer: int = 6  # transformer blocks
     n_head: int = 6  # attention heads per block
@@ -33,6 +34,7 @@ class TrainConfig:
     bias: bool = True  # biases in Linear and LayerNorm layers, as in GPT-2
     batch_size: int = 32  # sequences per micro-batch, per device
     grad_accum_steps: int = 32  # micro-batches summed into one optimizer step
+    micro_batch: Union[int, str] = 'auto'  # sequences through the model at once: 'auto' (the device decides; on a CPU batch_size) or a divisor of batch_size x grad_accum_steps; a step's data is the same either way
     max_iters: int = 625  # optimizer steps in the run (625 x 131,072 tokens = 81.9 M tokens)
     learning_rate: float = 1e-3  # peak learning rate, reached at the end of the warmup
     min_lr: float = 1e-4  # floor of the cosine decay; must not exceed learning_rate
@@ -69,15 +71,33 @@ def _as_int(v):
     if isinstance(v, float) and v.is_integer(): return int(v)
     return v
 
+def _check_micro_batch(cfg, errs:list):
+    "micro_batch: 'auto', or a whole number of sequences that divides the sequences of one optimizer step."
+    mb = _as_int(cfg.micro_batch)
+    if isinstance(mb, str) and mb.strip().lower() == 'auto': mb = 'auto'
+    elif isinstance(mb, str) and mb.strip().isdigit(): mb = int(mb)      # a command line's '8'
+    cfg.micro_batch = mb
+    if mb == 'auto': return
+    if isinstance(mb, bool) or not isinstance(mb, int) or mb <= 0:
+        return errs.append(f"micro_batch must be 'auto' or a positive number of sequences, got {mb!r}")
+    bs, ga = cfg.batch_size, cfg.grad_accum_steps
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (bs, ga)): return   # reported on their own
+    if (bs * ga) % mb:
+        fits = max(d for d in range(1, min(mb, bs * ga) + 1) if (bs * ga) % d == 0)
+        errs.append(f"micro_batch ({mb}) must divide the {bs * ga} sequences of an optimizer step (batch_size {bs} x "
+                    f"grad_accum_steps {ga}): use 'auto' or a divisor such as {fits}")
+
 @patch
 def _validate(self:TrainConfig):
     "Normalise spellings (bf16, '0.9,0.95', 'true') and raise one `UsageError` listing every invalid setting."
+    if self.vocab_size is None: self.vocab_size = 50257 if self.tokenizer == 'gpt2' else BPE_VOCAB   # the tokenizer's own size
     errs = []
     for f in fields(self):
         if f.type in (int, Optional[int]): setattr(self, f.name, _as_int(getattr(self, f.name)))
     for k in _POSITIVE:
         v = getattr(self, k)
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0: errs.append(f"{k} must be a positive integer, got {v!r}")
+    _check_micro_batch(self, errs)
     for k in _NON_NEGATIVE:
         v = getattr(self, k)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0: errs.append(f"{k} must be >= 0, got {v!r}")
@@ -112,8 +132,9 @@ def _validate(self:TrainConfig):
     if self.lr_decay_iters is not None and (not isinstance(self.lr_decay_iters, int) or self.lr_decay_iters <= 0):
         errs.append(f"lr_decay_iters must be a positive integer or None, got {self.lr_decay_iters!r}")
     elif isinstance(self.warmup_iters, int) and isinstance(self.decay_iters, int) and self.warmup_iters > self.decay_iters:
-        errs.append(f"warmup_iters ({self.warmup_iters}) is larger than lr_decay_iters ({self.decay_iters}): "
-                    "the schedule would never reach its peak")
+        errs.append(f"warmup_iters ({self.warmup_iters}) is larger than lr_decay_iters ({self.decay_iters}"
+                    f"{', which is max_iters when not set' if self.lr_decay_iters is None else ''}): the schedule would never "
+                    f"reach its peak; use warmup_iters <= {self.decay_iters} (--warmup_iters) or more steps")
     if isinstance(self.betas, str): self.betas = tuple(float(b) for b in self.betas.split(','))
     self.betas = tuple(self.betas)
     if len(self.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas):
@@ -203,12 +224,20 @@ def get_preset(name:str, # one of PRESETS: 'tinystories-30m', 'colab-t4', 'colab
     names = {f.name for f in fields(TrainConfig)}
     unknown = [k for k in overrides if k not in names]
     if unknown: raise ValueError(_unknown_fields(unknown))
-    return TrainConfig(**{**PRESETS[name], **overrides})
+    try: return TrainConfig(**{**PRESETS[name], **overrides})
+    except UsageError as e:   # a problem the preset's own value takes part in: say where that value came from
+        theirs = [f"{k}={v!r}" for k, v in PRESETS[name].items() if k not in overrides and f"{k} (" in str(e)]
+        if not theirs: raise
+        raise UsageError(f"{e} (preset {name!r} sets {', '.join(theirs)}; a flag of that name changes it)") from None
 
 # %% ../nbs/06_config.ipynb #1a676341
 def _fmt_tokens(n):
     "131072 -> '131,072'; 81920000 -> '81.9 M'."
     return f"{n/1e9:.2f} B" if n >= 1e9 else f"{n/1e6:.1f} M" if n >= 1e6 else f"{n:,}"
+
+def _n(n:int, word:str) -> str:
+    "1 step, 2 steps; 1 micro-batch, 32 micro-batches."
+    return f"{n:,} {word}{'' if n == 1 else 'es' if word.endswith('batch') else 's'}"
 
 # %% ../nbs/06_config.ipynb #ba8acf8f
 @patch
@@ -225,16 +254,18 @@ def describe(self:TrainConfig,
     share = f", shared by {world_size} processes" if world_size > 1 else ''
     bpe = self.tokenizer == 'bpe'
     tok = f"a BPE of up to {self.vocab_size:,} ids trained on it" if bpe else "GPT-2's tokenizer"
+    mb = "auto (the device's choice)" if self.micro_batch == 'auto' else _n(self.micro_batch, 'sequence')
     return '\n'.join([
         f"data:      {self.data} -> {self.get_data_dir()} ({tok}), out_dir {self.out_dir}",
         f"model:     {self.n_layer} layers x {self.n_head} heads x {self.n_embd} wide, block {self.block_size}, "
         f"vocab {'<= ' if bpe else ''}{self.vocab_size}, dropout {self.dropout}, bias {self.bias}",
-        f"batch:     {self.batch_size} seqs x {self.block_size} tokens x {self.grad_accum_steps} micro-batches"
-        f"{share} = {tps:,} tokens per optimizer step",
-        f"run:       {self.max_iters:,} optimizer steps = {_fmt_tokens(tps * self.max_iters)} tokens",
-        f"schedule:  warmup {self.warmup_iters} steps to {self.learning_rate:g}, cosine to {self.min_lr:g} "
+        f"batch:     {self.batch_size} seqs x {self.block_size} tokens x {_n(self.grad_accum_steps, 'micro-batch')}"
+        f"{share} = {tps:,} tokens per optimizer step; micro_batch {mb}",
+        f"run:       {_n(self.max_iters, 'optimizer step')} = {_fmt_tokens(tps * self.max_iters)} tokens",
+        f"schedule:  warmup {_n(self.warmup_iters, 'step')} to {self.learning_rate:g}, cosine to {self.min_lr:g} "
         f"at step {self.decay_iters}",
         f"optimizer: AdamW betas {self.betas}, eps {self.eps:g}, weight decay {self.weight_decay:g}, "
         f"grad clip {self.grad_clip:g}",
-        f"eval:      every {self.eval_interval} steps on {self.eval_iters} batches per split; log every {self.log_interval}",
+        f"eval:      every {_n(self.eval_interval, 'step')} on {_n(self.eval_iters, 'batch')} per split; "
+        f"log every {_n(self.log_interval, 'step')}",
         f"hardware:  {hw}"])
