@@ -187,11 +187,11 @@ def choose_micro_batch(cfg, # the run's TrainConfig: batch_size, grad_accum_step
     sequences, T = cfg.batch_size * cfg.grad_accum_steps, cfg.block_size
     setting, share = check_micro_batch(getattr(cfg, 'micro_batch', 'auto'), sequences, world), sequences // world
     per = f"{share} sequences a step" + (f" per process ({world} processes)" if world > 1 else "")
-    if setting != 'auto': return setting, f"micro_batch {setting}: as set ({share // setting} passes of the {per})"
+    if setting != 'auto': return setting, f"micro_batch {setting}: as set ({share // setting} pass{'es' * (share // setting != 1)} of the {per})"
     dev = torch.device(device).type
     if dev != 'cuda':
         n = math.gcd(cfg.batch_size, share)
-        return n, f"micro_batch {n} (auto on {dev}): batch_size, {share // n} passes of the {per}; only CUDA probes for more"
+        return n, f"micro_batch {n} (auto on {dev}): batch_size, {share // n} pass{'es' * (share // n != 1)} of the {per}; only CUDA probes for more"
     cap = max(max_tokens, cfg.batch_size * T)
     candidates = [d for d in reversed(divisors(share)) if d * T <= cap]
     if peak_bytes is None:
@@ -208,4 +208,4 @@ def choose_micro_batch(cfg, # the run's TrainConfig: batch_size, grad_accum_step
         t = torch.tensor(n, device=device); dist.all_reduce(t, op=dist.ReduceOp.MIN); n = int(t)
     tried = f"; larger: {', '.join(notes)}" if notes else ''
     return n, (f"micro_batch {n} (auto): the largest of {share}'s divisors up to {cap:,} tokens a pass that a probe fits in "
-               f"{budget / 2**30:.1f} GiB (peak {peak / 2**30:.1f} GiB); {share // n} passes of the {per}{tried}")
+               f"{budget / 2**30:.1f} GiB (peak {peak / 2**30:.1f} GiB); {share // n} pass{'es' * (share // n != 1)} of the {per}{tried}")
